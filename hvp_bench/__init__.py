@@ -1,0 +1,1 @@
+"""hvp_bench: Hessian-vector product benchmarks on the task's MLP."""
