@@ -1,0 +1,179 @@
+"""The task's MLP, and its loss as a function of one flat parameter vector.
+
+Bias-free layers, GELU after every layer but the last. Two forms of the same network:
+
+- `unrolled`: the task's Python loop over `weights`; any layer sizes. XLA sees one op
+  chain per layer, so compile time and compile memory grow with depth (the task's own
+  code cannot compile at 1000 layers on a 24 GB machine: ../shared/design.md).
+- `scan`: the equal-width hidden layers stacked into one `(depth - 1, width, width)`
+  array and run by `lax.scan`, so the program (and its compile time) is the same size
+  at any depth.
+
+Both read the same flat vector: `get_params()` is the weights raveled and concatenated
+in layer order, exactly what `jax.flatten_util.ravel_pytree(weights)` gives.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Array = jax.Array
+Form = Literal["unrolled", "scan"]
+
+
+def layer_sizes_for(depth: int, width: int, input_size: int, output_size: int) -> list[int]:
+    """`[input_size] + [width] * depth + [output_size]`: `depth` hidden layers."""
+    return [input_size] + [width] * depth + [output_size]
+
+
+def check_layer_sizes(layer_sizes: Sequence[int], form: Form) -> list[int]:
+    """Validates layer sizes for `form`; raises ValueError naming the problem."""
+    sizes = list(layer_sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes needs at least 2 entries (input and output), got {sizes}")
+    if any(not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s <= 0 for s in sizes):
+        raise ValueError(f"layer_sizes must be positive integers, got {sizes}")
+    if form == "scan":
+        hidden = sizes[1:-1]
+        if len(hidden) < 1:
+            raise ValueError(f"the scan form needs at least one hidden layer, got layer_sizes {sizes}")
+        if len(set(hidden)) != 1:
+            raise ValueError(
+                f"the scan form needs equal hidden widths, got hidden sizes {hidden}; use form='unrolled'"
+            )
+    elif form != "unrolled":
+        raise ValueError(f"form must be 'unrolled' or 'scan', got {form!r}")
+    return [int(s) for s in sizes]
+
+
+def forward_unrolled(weights: Sequence[Array], x: Array) -> Array:
+    """The task's forward pass. weights[i]: (sizes[i], sizes[i+1]); x: (batch, sizes[0])."""
+    for w in weights[:-1]:
+        x = jax.nn.gelu(x @ w)
+    return x @ weights[-1]
+
+
+def forward_scan(w_first: Array, w_hidden: Array, w_last: Array, x: Array, unroll: int = 1) -> Array:
+    """The same network with the hidden layers in one scan.
+
+    Args:
+      w_first: (input_size, width). w_hidden: (depth - 1, width, width).
+      w_last: (width, output_size). x: (batch, input_size).
+    Returns:
+      (batch, output_size).
+    """
+    x = jax.nn.gelu(x @ w_first)
+
+    def layer(h, w):
+        return jax.nn.gelu(h @ w), None
+
+    x, _ = jax.lax.scan(layer, x, w_hidden, unroll=unroll)
+    return x @ w_last
+
+
+class MLP:
+    """The task's MLP: `weights`, `forward(x)`, `get_params()`, plus `loss(params)`.
+
+    Args:
+      key: PRNG key; split into one key per weight matrix, as the task does.
+      layer_sizes: `[input, hidden..., output]`, all positive.
+      form: "unrolled" (any sizes) or "scan" (equal hidden widths).
+      init_scale: weights are `init_scale * normal`; the task's own init is 1.0, which
+        underflows (width <= 8) or overflows (width >= 10) within ~100-200 layers.
+      dtype: parameter dtype.
+      batch: rows of the all-ones input the loss evaluates.
+    """
+
+    def __init__(
+        self,
+        key: Array,
+        layer_sizes: Sequence[int],
+        *,
+        form: Form = "unrolled",
+        init_scale: float = 1.0,
+        dtype=jnp.float32,
+        batch: int = 1,
+    ):
+        self.layer_sizes = check_layer_sizes(layer_sizes, form)
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1, got {batch}")
+        self.form = form
+        self.batch = batch
+        self.dtype = jnp.dtype(dtype)
+        keys = jax.random.split(key, len(self.layer_sizes) - 1)
+        self.weights = [
+            init_scale * jax.random.normal(k, (m, n), dtype=self.dtype)
+            for k, m, n in zip(keys, self.layer_sizes[:-1], self.layer_sizes[1:])
+        ]
+        self._shapes = [(m, n) for m, n in zip(self.layer_sizes[:-1], self.layer_sizes[1:])]
+        self._offsets = np.cumsum([m * n for m, n in self._shapes])[:-1].tolist()
+
+    @property
+    def num_params(self) -> int:
+        return sum(m * n for m, n in self._shapes)
+
+    def forward(self, x: Array) -> Array:
+        """x: (batch, layer_sizes[0]) -> (batch, layer_sizes[-1]), with the current weights."""
+        return self.apply(self.get_params(), x)
+
+    def get_params(self) -> Array:
+        """All weights raveled and concatenated in layer order: (num_params,)."""
+        return jnp.concatenate([w.ravel() for w in self.weights])
+
+    def unflatten(self, params: Array) -> list[Array]:
+        """The inverse of `get_params`: (num_params,) -> weight matrices in layer order."""
+        if params.shape != (self.num_params,):
+            raise ValueError(f"params must have shape ({self.num_params},), got {params.shape}")
+        pieces = jnp.split(params, self._offsets)
+        return [p.reshape(shape) for p, shape in zip(pieces, self._shapes)]
+
+    def apply(self, params: Array, x: Array) -> Array:
+        """The network with weights read from the flat `params`, in this model's form."""
+        if self.form == "unrolled":
+            return forward_unrolled(self.unflatten(params), x)
+        m, w = self.layer_sizes[0], self.layer_sizes[1]
+        first, rest = params[: m * w], params[m * w :]
+        n_mid = (len(self.layer_sizes) - 3) * w * w
+        w_hidden = rest[:n_mid].reshape(-1, w, w)
+        w_last = rest[n_mid:].reshape(w, self.layer_sizes[-1])
+        return forward_scan(first.reshape(m, w), w_hidden, w_last, x)
+
+    def inputs(self) -> Array:
+        """The task's input, `ones((batch, layer_sizes[0]))`."""
+        return jnp.ones((self.batch, self.layer_sizes[0]), self.dtype)
+
+    def loss(self, params: Array) -> Array:
+        """The task's loss `sum(forward(ones))`, as a function of the flat `params`.
+
+        Unlike the task's template (which closes over the weights and ignores its
+        argument, so its Hessian is zero), this reads every weight from `params`.
+        """
+        return jnp.sum(self.apply(params, self.inputs()))
+
+
+def health(f, x: Array, v: Array) -> dict[str, bool]:
+    """Whether f(x), grad f(x) and H(x) v are finite and not all zero.
+
+    With the task's standard-normal init, deep models underflow to exact zeros or
+    overflow to inf: timings there are real, but the values are not checkable.
+    """
+    value, grad = jax.value_and_grad(f)(x)
+    hv = jax.jvp(jax.grad(f), (x,), (v,))[1]
+    out = {}
+    for name, a in (("loss", value), ("grad", grad), ("hvp", hv)):
+        a = np.asarray(a)
+        out[f"{name}_finite"] = bool(np.all(np.isfinite(a)))
+        out[f"{name}_nonzero"] = bool(np.any(a != 0))
+    return out
+
+
+def param_count(depth: int, width: int, input_size: int, output_size: int) -> int:
+    """P for `layer_sizes_for(depth, width, ...)`, without building anything."""
+    sizes = layer_sizes_for(depth, width, input_size, output_size)
+    return sum(math.prod(p) for p in zip(sizes[:-1], sizes[1:]))
