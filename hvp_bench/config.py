@@ -192,14 +192,15 @@ class HVPConfig:
     # Columns of the dense Hessian built per vectorised block; 0 builds all at once
     # (jax.hessian). Blocks bound the temporaries to block x activations.
     hessian_block: int = 0
-    # Widths swept at a fixed depth (the first of `depths`) after the depth sweep; empty: none.
+    # Widths swept at the fixed depth `width_depth` after the depth sweep; empty: none.
     widths: tuple[int, ...] = ()
+    width_depth: int = 100
 
     def __post_init__(self):
         require(bool(self.name) and "/" not in self.name, "config key 'name' must be a non-empty name without '/'")
         require(len(self.depths) > 0, "config key 'depths' must not be empty")
         require(all(d >= 1 for d in self.depths), f"config key 'depths' must be >= 1, got {list(self.depths)}")
-        for key in ("width", "input_size", "output_size", "batch", "num_runs"):
+        for key in ("width", "width_depth", "input_size", "output_size", "batch", "num_runs"):
             require(getattr(self, key) >= 1, f"config key {key!r} must be >= 1, got {getattr(self, key)}")
         require(self.warmup >= 0, f"config key 'warmup' must be >= 0, got {self.warmup}")
         require(self.hessian_block >= 0, f"config key 'hessian_block' must be >= 0, got {self.hessian_block}")

@@ -1,0 +1,16 @@
+"""Tuning gradient-descent step sizes by differentiating through unrolled descent.
+
+Task 2 of the homework: f(x) = ½‖x‖², x0 ~ U[0, 1]^dim, T gradient steps with step
+sizes α ∈ R^T; L(α) = f(x_T). The package computes L and ∂L/∂α (reverse mode, forward
+mode, closed form), runs meta gradient descent on α, certifies the result and compares
+learned schedules with classical ones on ill-conditioned quadratics.
+
+Modules: problem (f, x0, the unrolled loss), closed_form (the float64 witness),
+hypergrad (∂L/∂α by AD and finite differences), meta (jitted meta-GD), certify
+(gradient, Hessian spectrum, perturbations, lower bound), quadratic (½xᵀAx schedules,
+CG), config, run (the runner behind scripts/run_lr_meta.py), plots.
+"""
+
+from lr_meta.problem import draw_alpha0, draw_x0, sphere, unrolled_loss, unrolled_loss_scan
+
+__all__ = ["draw_alpha0", "draw_x0", "sphere", "unrolled_loss", "unrolled_loss_scan"]

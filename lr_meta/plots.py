@@ -1,0 +1,101 @@
+"""Figures of an lr_meta run, drawn only from its result files (redraw without re-running).
+
+`plot_all(out)` writes meta_loss, alpha and (if the quadratic study ran) quadratic,
+each as PNG and SVG, with matplotlib's Agg backend.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _save(fig, out: Path, name: str) -> None:
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        # No embedded date: re-running leaves the committed SVGs byte-identical.
+        fig.savefig(out / f"{name}.{ext}", dpi=110, metadata={"Date": None} if ext == "svg" else None)
+    plt.close(fig)
+
+
+def plot_meta_loss(out: Path) -> None:
+    """L and ‖∂L/∂α‖ against meta-step: log-linear (left) and log-log (right)."""
+    frame = pd.read_csv(out / "trajectory.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, loglog in zip(axes, (False, True)):
+        data = frame[frame["step"] > 0] if loglog else frame
+        ax.plot(data["step"], data["loss"], label="L(α) = f(x_T)")
+        ax.plot(data["step"], data["grad_norm"], label="‖∂L/∂α‖", alpha=0.8)
+        ax.set_yscale("log")
+        if loglog:
+            ax.set_xscale("log")
+        ax.set_xlabel("meta-step" + (" (log scale)" if loglog else ""))
+        ax.set_ylabel("value (log scale)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    slope = summary.get("loss_tail_power_law_slope")
+    title = f"Meta-GD on the step sizes: L {summary['loss_before']:.3g} → {summary['loss_after']:.3g}"
+    if summary["status"] == "diverged":
+        title += " (DIVERGED: stopped at the last finite row)"
+    elif slope is not None:
+        title += f"; tail L ∝ step^{slope:.2f}"
+    fig.suptitle(title)
+    _save(fig, out, "meta_loss")
+
+
+def plot_alpha(out: Path) -> None:
+    """The schedule α_k before and after meta-GD, with the hyperplane α_k = 1."""
+    summary = json.loads((out / "summary.json").read_text())
+    before, after = np.asarray(summary["alpha_before"]), np.asarray(summary["alpha_after"])
+    k = np.arange(before.size)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.bar(k - 0.2, before, width=0.4, label=f"before: L = {summary['loss_before']:.3g}")
+    ax.bar(k + 0.2, after, width=0.4, label=f"after {summary['steps_done']} meta-steps: L = {summary['loss_after']:.3g}")
+    ax.axhline(1.0, color="k", ls="--", lw=1, label="α_k = 1 (L = 0 on this hyperplane)")
+    cert_path = out / "certificate.json"
+    if cert_path.exists():
+        limit = json.loads(cert_path.read_text())["sphere"]["gradient_flow_limit"]
+        ax.plot(k + 0.2, limit, "kv", ms=6, label="where gradient flow from 'after' ends")
+    ax.set_ylim(0, 1.45)
+    ax.set_xticks(k)
+    ax.set_xlabel("inner step k")
+    ax.set_ylabel("step size α_k")
+    ax.set_title("Step-size schedule before and after meta-GD (f = ½‖x‖²)")
+    ax.legend(loc="upper left", fontsize=8, ncol=2)
+    _save(fig, out, "alpha")
+
+
+def plot_quadratic(out: Path) -> None:
+    """f(x_k) / f(x_0) against k for every schedule of the quadratic study."""
+    curves = pd.read_csv(out / "quadratic_curves.csv")
+    quad = json.loads((out / "summary.json").read_text())["quadratic"]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    f0 = curves["CG iterates"].iloc[0]
+    for name in curves.columns[1:]:
+        style = dict(color="k", ls=":", lw=2) if name == "CG iterates" else dict(marker="o", ms=3)
+        ax.plot(curves["k"], curves[name] / f0, label=name, **style)
+    ax.set_yscale("log")
+    ax.set_xlabel("inner step k")
+    ax.set_ylabel("f(x_k) / f(x_0) (log scale)")
+    ax.set_title(f"½xᵀAx, spectrum in [{quad['mu']:.3g}, {quad['L']:.3g}] (κ = {quad['condition']:g}): "
+                 "only x_T is optimised")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, out, "quadratic")
+
+
+def plot_all(out: str | Path) -> None:
+    """All figures for the run directory `out`."""
+    out = Path(out)
+    plot_meta_loss(out)
+    plot_alpha(out)
+    if (out / "quadratic_curves.csv").exists() and "quadratic" in json.loads((out / "summary.json").read_text()):
+        plot_quadratic(out)
