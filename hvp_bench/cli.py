@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from hvp_bench.config import ConfigError
+from hvp_bench.config import ConfigError, HVPConfig, load_config
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -29,10 +30,10 @@ def config_parser(description: str, default_out_root: str = "runs") -> argparse.
     return parser
 
 
-def run_cli(main: Callable[[], int | None]) -> None:
-    """Runs `main`; bad input becomes `error: <one line>` on stderr and exit status 2."""
+def run_cli(main: Callable[..., int | None], *args) -> None:
+    """Runs `main(*args)`; bad input becomes `error: <one line>` on stderr and exit status 2."""
     try:
-        status = main()
+        status = main(*args)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
@@ -40,3 +41,37 @@ def run_cli(main: Callable[[], int | None]) -> None:
         print("interrupted; re-run the same command to resume", file=sys.stderr)
         sys.exit(130)
     sys.exit(status or 0)
+
+
+def run_hvp(argv: Sequence[str] | None = None) -> int:
+    """scripts/run_hvp.py: run (or resume) a sweep, print its table, draw its figures."""
+    parser = config_parser("Time Hessian-vector products on MLPs of growing depth.")
+    parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="overrides the config's device")
+    parser.add_argument("--no-plots", action="store_true", help="skip drawing figures at the end")
+    args = parser.parse_args(argv)
+    overrides = args.overrides + ([f"device={args.device}"] if args.device else [])
+    config = load_config(HVPConfig, args.config, overrides)
+
+    from hvp_bench.plots import plot_run
+    from hvp_bench.sweep import format_summary, run_sweep
+
+    out_dir = run_sweep(config, args.out or f"runs/{config.name}")
+    print(format_summary(out_dir))
+    if not args.no_plots:
+        for path in plot_run(out_dir):
+            print(f"wrote {path}")
+    return 0
+
+
+def plot_hvp(argv: Sequence[str] | None = None) -> int:
+    """scripts/plot_hvp.py: redraw a run's figures from its result files alone."""
+    parser = _OneLineParser(description="Redraw a run's figures from its result files.")
+    parser.add_argument("run_dir", help="a directory written by scripts/run_hvp.py")
+    args = parser.parse_args(argv)
+    if not (Path(args.run_dir) / "runs.csv").is_file():
+        raise ConfigError(f"{args.run_dir} has no runs.csv (not a run directory)")
+    from hvp_bench.plots import plot_run
+
+    for path in plot_run(args.run_dir):
+        print(f"wrote {path}")
+    return 0

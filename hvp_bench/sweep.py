@@ -233,11 +233,15 @@ def check_resumable(out_dir: Path, config: HVPConfig) -> dict[str, Any] | None:
 
 
 def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
-              on_point: Callable[[Point, list[dict]], None] | None = None) -> Path:
+              measure: Callable[[HVPConfig, Point], list[dict]] = measure_point) -> Path:
     """Measures every unfinished point of `config` into `out_dir`; returns `out_dir`.
 
     Safe to re-run: finished points are skipped; rows of a point cut short by a kill
     are dropped and the point is measured again.
+
+    Args:
+      measure: what the worker runs per point (a module-level function, so it can be
+        sent to the spawned worker); tests swap in one that crashes.
     """
     out_dir = Path(out_dir)
     meta = check_resumable(out_dir, config) if out_dir.exists() else None
@@ -264,7 +268,7 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
         for point in bar:
             bar.set_postfix_str(f"depth={point.depth} width={point.width} {point.method}")
             try:
-                rows = worker.call(measure_point, config, point)
+                rows = worker.call(measure, config, point)
             except BrokenProcessPool:
                 rows = [{
                     "depth": point.depth, "width": point.width, "method": point.method,
@@ -274,8 +278,6 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
                 }]
             log.append(rows)
             write_csv_atomic(out_dir / "summary.csv", summarize_runs(log.read()))
-            if on_point is not None:
-                on_point(point, rows)
         meta["finished"] = now_iso()
         write_json_atomic(out_dir / "meta.json", meta)
     finally:

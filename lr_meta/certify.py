@@ -115,6 +115,10 @@ def sphere_report(alpha: np.ndarray, x0: np.ndarray, **certificate_kwargs) -> di
     c = 0.5 * float(x0 @ x0)
     predicted = np.zeros(alpha.size)
     predicted[-1] = 2 * c * float(np.prod(np.delete(1.0 - alpha, m) ** 2))
+    limit = closed_form.gradient_flow_limit(alpha)
+    # At the flow's limit the Hessian is diag(.., 2c∏_{k≠m}(1 − α_k)², ..): that one
+    # curvature sets the final, linear rate of approach, 1 − 2β·(it) per step.
+    limit_curvature = 2 * c * float(np.prod(np.delete(1.0 - limit, int(np.argmin(np.abs(1.0 - limit)))) ** 2))
     return {
         "distance_to_minimiser_set": float(np.abs(1.0 - alpha[m])),
         "nearest_hyperplane": m,
@@ -123,5 +127,6 @@ def sphere_report(alpha: np.ndarray, x0: np.ndarray, **certificate_kwargs) -> di
         "certificate_at_nearest_minimiser": certificate(
             unrolled_loss, nearest, (jnp.asarray(x0),), **certificate_kwargs
         ),
-        "gradient_flow_limit": closed_form.gradient_flow_limit(alpha).tolist(),
+        "gradient_flow_limit": limit.tolist(),
+        "hessian_top_eigenvalue_at_flow_limit": limit_curvature,
     }

@@ -24,12 +24,13 @@ class LRMetaConfig:
     # The task's start α_k ~ U[0, alpha_init_high].
     alpha_init_high: float = 0.1
     # ∂L/∂α is O(‖x0‖²) ≈ dim / 3 at the start, so β must be O(1 / dim): 1e-3 is stable
-    # for dim 1000; 2e-2 diverges at the first step (see docs/lr_meta.md).
+    # for dim 1000; 2e-2 diverges within the first steps (see docs/lr_meta.md).
     beta: float = 1e-3
     meta_steps: int = 20000
     seed: int = 0
-    # L spans ~6 orders of magnitude during the run and meta-GD's updates shrink to
-    # ~1e-9 while α is O(1): float32 would round them away (docs/lr_meta.md).
+    # L falls by 5 to 29 orders of magnitude depending on β (beta_sweep.csv); in float32
+    # the hypergradient then underflows to exactly 0, and the checks against the closed
+    # form and finite differences need float64's precision (docs/lr_meta.md).
     dtype: Literal["float64", "float32"] = "float64"
     # How ∂L/∂α is computed inside meta-GD (both are exact; forward = T JVPs).
     hypergrad: Literal["reverse", "forward"] = "reverse"

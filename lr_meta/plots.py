@@ -32,6 +32,10 @@ def plot_meta_loss(out: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, loglog in zip(axes, (False, True)):
         data = frame[frame["step"] > 0] if loglog else frame
+        if data.empty:  # a run that diverged at its first logged row
+            ax.text(0.5, 0.5, "no logged meta-step after step 0", ha="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            continue
         ax.plot(data["step"], data["loss"], label="L(α) = f(x_T)")
         ax.plot(data["step"], data["grad_norm"], label="‖∂L/∂α‖", alpha=0.8)
         ax.set_yscale("log")

@@ -269,6 +269,13 @@ def run(config: LRMetaConfig, out: Path, log: CsvLog, old_meta: dict | None) -> 
             closed_form.hessian(alpha_star, x0_np)).tolist()
         write_json_atomic(out / "certificate.json", cert)
         summary["loss_tail_power_law_slope"] = power_law_slope(steps[1:], losses[1:])
+        # Gradient flow with all (1 − α_k)² equal: L ∝ t^(−T/(T−1)) (docs/lr_meta.md).
+        horizon, c = config.horizon, 0.5 * float(x0_np @ x0_np)
+        if horizon > 1:
+            summary["loss_tail_power_law_equal_factors"] = -horizon / (horizon - 1)
+            # ... and its value c·(4βc(T−1)t)^(−T/(T−1)) at the last step, start forgotten.
+            summary["loss_after_flow_prediction"] = c * (
+                4 * config.beta * c * (horizon - 1) * int(steps[-1])) ** (-horizon / (horizon - 1))
         summary["transfer"] = transfer_check(config, alpha0, alpha_star, dtype)
         if config.beta_sweep:
             write_csv_atomic(out / "beta_sweep.csv", beta_sweep(config, alpha0, x0_np))

@@ -71,3 +71,16 @@ def test_gradient_flow_conserves_differences_of_squares():
     np.testing.assert_allclose(p - p[0], p0 - p0[0], atol=2e-4)
     np.testing.assert_allclose(closed_form.gradient_flow_limit(alpha), limit0, atol=2e-4)
     assert np.sum(limit0 == 1.0) == 1 and np.argmax(limit0) == np.argmin(p0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_off_the_minimiser_set_every_point_is_a_strict_saddle(seed):
+    # H = 2L(2uuᵀ − diag(u)²) with u_j = 1/(1 − α_j): congruent to 2L(2·11ᵀ − I), so by
+    # Sylvester's law one positive and T − 1 negative eigenvalues wherever L > 0.
+    x0 = draw_x0(seed, 20)
+    alpha = np.random.default_rng(seed).uniform(-0.5, 1.9, 8)
+    eig = np.linalg.eigvalsh(closed_form.hessian(alpha, x0))
+    assert np.sum(eig > 0) == 1 and np.sum(eig < 0) == 7
+    u = 1 / (1 - alpha)
+    h = 2 * closed_form.loss(alpha, x0) * (2 * np.outer(u, u) - np.diag(u**2))
+    np.testing.assert_allclose(closed_form.hessian(alpha, x0), h, rtol=1e-11)

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from hvp_bench.config import ConfigError, HVPConfig, config_to_dict, load_config
+
+
+def write(tmp_path, text):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+def test_homework_config_is_the_task():
+    config = load_config(HVPConfig, "configs/hvp_homework.toml")
+    assert config.depths == tuple(np.linspace(50, 1000, 15, dtype=int))
+    assert config.num_runs == 10
+    assert config.methods[:3] == ("hessian_then_hvp", "naive_hvp", "hvp_rev_rev")
+    assert config.form == "scan" and config.width == 4
+
+
+@pytest.mark.parametrize("name", ["hvp_homework", "hvp_smoke", "hvp_gpu"])
+def test_shipped_configs_load(name):
+    assert load_config(HVPConfig, f"configs/{name}.toml").name == name
+
+
+def test_overrides_parse_toml_values_and_bare_strings(tmp_path):
+    config = load_config(
+        HVPConfig, write(tmp_path, "width = 4\n"),
+        ["num_runs=3", "depths=[1, 2]", "device=gpu", "init_scale=0.5", "methods=['gradient']"],
+    )
+    assert (config.num_runs, config.depths, config.device, config.init_scale) == (3, (1, 2), "gpu", 0.5)
+    assert config.methods == ("gradient",)
+
+
+def test_int_is_accepted_for_float_and_stored_as_float():
+    config = load_config(HVPConfig, None, ["init_scale=2"])
+    assert config.init_scale == 2.0 and isinstance(config.init_scale, float)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("widht = 4", "unknown config key 'widht'"),
+        ("width = '4'", "'width' must be an integer"),
+        ("width = 4.0", "'width' must be an integer"),
+        ("num_runs = true", "'num_runs' must be an integer"),
+        ("width = 0", "'width' must be >= 1"),
+        ("num_runs = 0", "'num_runs' must be >= 1"),
+        ("depths = []", "'depths' must not be empty"),
+        ("depths = [10, 0]", "'depths' must be >= 1"),
+        ("depths = [10, 10]", "lists a depth twice"),
+        ("depths = 5", "'depths' must be a list"),
+        ("depths = { start = 1, stop = 5 }", "start, stop, num"),
+        ("dtype = 'float16'", "'dtype' must be one of"),
+        ("form = 'loop'", "'form' must be one of"),
+        ("methods = ['hvp_magic']", "unknown method 'hvp_magic'"),
+        ("init_scale = -1.0", "'init_scale' must be > 0"),
+        ("memory_budget_gb = nan", "'memory_budget_gb' must be finite"),
+        ("width = ", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, text, match):
+    with pytest.raises(ConfigError, match=match) as info:
+        load_config(HVPConfig, write(tmp_path, text))
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_and_bad_override(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(HVPConfig, tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="--set expects key=value"):
+        load_config(HVPConfig, None, ["num_runs"])
+
+
+def test_config_is_frozen_and_serialises():
+    config = HVPConfig()
+    with pytest.raises(AttributeError):
+        config.width = 8
+    assert config_to_dict(config)["depths"] == list(config.depths)
