@@ -63,6 +63,30 @@ def run_hvp(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def bench_methods(argv: Sequence[str] | None = None) -> int:
+    """scripts/bench_methods.py: compile times and HVP/gradient time ratios per depth."""
+    parser = config_parser("Compile time and HVP/gradient time ratio of every method.")
+    args = parser.parse_args(argv)
+    config = load_config(HVPConfig, args.config, args.overrides)
+
+    import pandas as pd
+
+    from hvp_bench.analysis import gradient_ratios
+    from hvp_bench.results import write_csv_atomic
+    from hvp_bench.sweep import run_sweep
+
+    out_dir = run_sweep(config, args.out or f"runs/{config.name}")
+    runs = pd.read_csv(out_dir / "runs.csv", keep_default_na=False, na_values=[""])
+    compile_s = runs.pivot_table(index="depth", columns="method", values="compile_s", aggfunc="first")
+    ratios = gradient_ratios(runs)
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
+        print("compile time (s), lower + XLA compile\n" + compile_s[list(config.methods)].to_string())
+        print("\nmedian time / median gradient time\n" + ratios.to_string())
+    write_csv_atomic(out_dir / "compile_s.csv", compile_s.reset_index())
+    write_csv_atomic(out_dir / "hvp_over_gradient.csv", ratios.reset_index())
+    return 0
+
+
 def plot_hvp(argv: Sequence[str] | None = None) -> int:
     """scripts/plot_hvp.py: redraw a run's figures from its result files alone."""
     parser = _OneLineParser(description="Redraw a run's figures from its result files.")

@@ -19,7 +19,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     args = parser.parse_args()
 
-    from hvp_bench.analysis import write_report
+    from hvp_bench.report import write_report
 
     for path in write_report(args.run_dir, args.compare, n_boot=args.boot, seed=args.seed):
         print(f"wrote {path}")

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from hvp_bench import analysis
+from hvp_bench.plots import LABELS
+from hvp_bench.report import HAND_END, HAND_START, write_report
 from hvp_bench.config import METHOD_NAMES
-from hvp_bench.sweep import COLUMNS
+from hvp_bench.sweep import COLUMNS, summarize_runs
 
 TINY_RUN = Path(__file__).parent / "data" / "tiny_run"
 SCRIPT = Path(__file__).parents[1] / "scripts" / "report_hvp.py"
@@ -180,7 +182,7 @@ def test_fit_time_slopes_upper_half_and_memory():
     assert fits.loc["gradient", "slope"] < fits.loc["gradient", "upper_slope"] < 1.0
     assert fits.loc["gradient", "floor_k"] == pytest.approx(1.0, abs=0.1)
     assert fits.loc["naive_hvp", "pred_arithmetic"] == 2 and fits.loc["naive_hvp", "pred_overhead"] == 0
-    mem = analysis.fit_memory_slopes(analysis.summarize_runs(rows)).set_index("method")
+    mem = analysis.fit_memory_slopes(summarize_runs(rows)).set_index("method")
     assert mem.loc["naive_hvp", "compiled_bytes_slope"] == pytest.approx(2.0, abs=0.01)
     assert mem.loc["gradient", "predicted_bytes_upper"] == pytest.approx(1.0, abs=0.01)
 
@@ -194,26 +196,24 @@ def _is_png(path: Path) -> bool:
 
 def test_report_from_the_tiny_committed_run(tmp_path):
     run = shutil.copytree(TINY_RUN, tmp_path / "run")
-    written = analysis.write_report(run, n_boot=100)
+    # An older report with hand-written analysis: regenerating must keep that section.
+    (run / "report.md").write_text(f"# old\n{HAND_START}\nMy own words.\n{HAND_END}\n")
+    written = write_report(run, n_boot=100)
     report = (run / "report.md").read_text()
     for heading in ("## What was run", "## Analytic model", "## Time against depth: fitted exponents",
                     "## HVP time in gradients", "## Memory against depth",
                     "## Skipped, failed and unhealthy points", "## Generated interpretation", "## Analysis"):
         assert heading in report
     assert "`3ae0f89599f738ea9d0752dbe9b9f943cd856767-dirty`" in report  # the commit, from meta.json
-    for label in analysis.LABELS.values():
+    for label in LABELS.values():
         assert f"| {label} |" in report
     assert "| **median** |" in report
     names = {p.name for p in written}
     assert {"report.md", "report_time_vs_depth.png", "report_memory_vs_depth.png", "report_hvp_over_gradient.png"} <= names
     assert all(_is_png(p) for p in written if p.suffix == ".png")
     assert not (TINY_RUN / "report.md").exists()
-
-    # The hand-written section survives regeneration.
-    edited = report.replace("_(Write the analysis here", "My own words. _(Write the analysis here")
-    (run / "report.md").write_text(edited)
-    analysis.write_report(run, n_boot=50)
-    assert "My own words." in (run / "report.md").read_text()
+    assert "# old" not in report and report.count("My own words.") == 1
+    assert "_(Write the analysis here" not in report  # the placeholder only when nothing was written
 
 
 def test_report_with_width_sweep_failures_and_comparison(tmp_path):
@@ -229,7 +229,7 @@ def test_report_with_width_sweep_failures_and_comparison(tmp_path):
     cpu = write_run(tmp_path / "cpu", rows, depths + [320], widths, width_depth=40)
     gpu = write_run(tmp_path / "gpu", synthetic_rows(shapes, exps, wexps, scale=0.25), depths, widths,
                     width_depth=40, device="cuda:0 NVIDIA H100")
-    written = analysis.write_report(cpu, gpu, n_boot=100)
+    written = write_report(cpu, gpu, n_boot=100)
     report = (cpu / "report.md").read_text()
     assert "## Time against width (at n=40)" in report
     assert "predicted needs 99 GB > budget 18 GB" in report and "worker process died" in report
