@@ -15,6 +15,11 @@ def _x64():
         yield
 
 
+# One (log_every, chunk_rows) for every test: make_chunk's cache then compiles once (β is
+# an argument, not a constant), which keeps this file fast.
+LOG, ROWS = 5, 3
+
+
 def setup(dim=50, horizon=10, seed=0):
     return jnp.asarray(draw_alpha0(seed, horizon)), (jnp.asarray(draw_x0(seed, dim)),)
 
@@ -22,9 +27,9 @@ def setup(dim=50, horizon=10, seed=0):
 def test_meta_gd_lowers_the_loss_by_the_stated_factor():
     # β scales like 1/‖x0‖² ≈ 3/dim (1e-3 at dim 1000): 0.02 at dim 50. Measured: x935.
     alpha0, args = setup()
-    traj = meta.optimise(unrolled_loss, alpha0, args, beta=0.02, steps=200, log_every=10, chunk_rows=7)
+    traj = meta.optimise(unrolled_loss, alpha0, args, beta=0.02, steps=200, log_every=LOG, chunk_rows=ROWS)
     assert not traj.diverged
-    np.testing.assert_array_equal(traj.steps, np.arange(0, 201, 10))
+    np.testing.assert_array_equal(traj.steps, np.arange(0, 201, LOG))
     assert traj.losses[0] / traj.losses[-1] > 500
     assert np.all(np.diff(traj.losses) < 0)  # monotone at this β
     # Logged losses are L at the logged α (closed form), not a stale value.
@@ -40,21 +45,21 @@ def test_chunks_equal_single_jitted_meta_steps():
     for _ in range(30):
         alpha, _, _ = step(alpha, *args)
         alphas.append(np.asarray(alpha))
-    traj = meta.optimise(unrolled_loss, alpha0, args, beta=0.02, steps=30, log_every=3, chunk_rows=4)
-    np.testing.assert_allclose(traj.alphas[1:], np.array(alphas)[2::3], rtol=1e-13)
+    traj = meta.optimise(unrolled_loss, alpha0, args, beta=0.02, steps=30, log_every=LOG, chunk_rows=ROWS)
+    np.testing.assert_allclose(traj.alphas[1:], np.array(alphas)[LOG - 1::LOG], rtol=1e-13)
 
 
 def test_forward_mode_meta_gd_follows_the_same_path():
     alpha0, args = setup()
-    rev = meta.optimise(unrolled_loss, alpha0, args, beta=0.02, steps=40, log_every=10, chunk_rows=4)
-    fwd = meta.optimise(unrolled_loss, alpha0, args, beta=0.02, steps=40, log_every=10, chunk_rows=4,
+    rev = meta.optimise(unrolled_loss, alpha0, args, beta=0.02, steps=40, log_every=LOG, chunk_rows=ROWS)
+    fwd = meta.optimise(unrolled_loss, alpha0, args, beta=0.02, steps=40, log_every=LOG, chunk_rows=ROWS,
                         mode="forward")
     np.testing.assert_allclose(fwd.alphas, rev.alphas, rtol=1e-12)
 
 
 def test_resuming_from_any_logged_row_is_bitwise_identical():
     alpha0, args = setup()
-    kw = dict(beta=0.02, log_every=5, chunk_rows=3)
+    kw = dict(beta=0.02, log_every=LOG, chunk_rows=ROWS)
     whole = meta.optimise(unrolled_loss, alpha0, args, steps=60, **kw)
     for row in (1, 4, 7):  # inside and at chunk boundaries
         blocks = list(meta.meta_descent(unrolled_loss, whole.alphas[row], args, steps=60,
@@ -66,7 +71,7 @@ def test_resuming_from_any_logged_row_is_bitwise_identical():
 def test_divergence_is_detected_and_bad_rows_are_dropped():
     alpha0, args = setup()
     # β = 1 at dim 50: the first step overshoots to |1 − α| ≫ 1 and L explodes.
-    traj = meta.optimise(unrolled_loss, alpha0, args, beta=1.0, steps=100, log_every=1, chunk_rows=10)
+    traj = meta.optimise(unrolled_loss, alpha0, args, beta=1.0, steps=100, log_every=LOG, chunk_rows=ROWS)
     assert traj.diverged
     assert np.all(np.isfinite(traj.losses)) and np.all(np.isfinite(traj.alphas))
     assert np.all(traj.losses <= 1e6 * traj.losses[0])
