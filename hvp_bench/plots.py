@@ -92,38 +92,40 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     depth_sweep = summary[summary["width"] == width]
     written: list[Path] = []
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    for ax, scale in zip(axes, ("linear", "log")):
-        _draw(ax, depth_sweep, TASK_METHODS, "depth")
-        ax.set_yscale(scale)
+    # Depth figures need a depth sweep (a width-only run has one depth).
+    if depth_sweep["depth"].nunique() > 1:
+        fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+        for ax, scale in zip(axes, ("linear", "log")):
+            _draw(ax, depth_sweep, TASK_METHODS, "depth")
+            ax.set_yscale(scale)
+            ax.set_xlabel("Number of hidden layers")
+            ax.set_ylabel("Time (s)")
+            ax.set_title(f"{scale} y")
+            ax.grid(True, which="both", alpha=0.3)
+        axes[0].legend(fontsize=8)
+        fig.suptitle(_title(meta, "The task's three timings (mean ± 1 std over runs)"))
+        written += _save(fig, run_dir, "task_timings")
+
+        fig, ax = plt.subplots(figsize=(8, 5.5))
+        hvps = [m for m in METHOD_NAMES if m not in ("hessian_then_hvp", "naive_hvp")]
+        _draw(ax, depth_sweep, hvps, "depth")
+        ax.set_yscale("log")
         ax.set_xlabel("Number of hidden layers")
         ax.set_ylabel("Time (s)")
-        ax.set_title(f"{scale} y")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(_title(meta, "The task's three timings (mean ± 1 std over runs)"))
-    written += _save(fig, run_dir, "task_timings")
+        ax.legend(fontsize=8)
+        ax.set_title(_title(meta, "HVP compositions vs the gradient (mean ± 1 std)"))
+        written += _save(fig, run_dir, "hvp_compositions")
 
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    hvps = [m for m in METHOD_NAMES if m not in ("hessian_then_hvp", "naive_hvp")]
-    _draw(ax, depth_sweep, hvps, "depth")
-    ax.set_yscale("log")
-    ax.set_xlabel("Number of hidden layers")
-    ax.set_ylabel("Time (s)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(_title(meta, "HVP compositions vs the gradient (mean ± 1 std)"))
-    written += _save(fig, run_dir, "hvp_compositions")
-
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    _draw(ax, depth_sweep, METHOD_NAMES, "depth", y="compile_s", err=None)
-    ax.set_xlabel("Number of hidden layers")
-    ax.set_ylabel("Compile time (s)")
-    ax.set_ylim(bottom=0)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(_title(meta, "Compile time (lower + XLA compile, once per point)"))
-    written += _save(fig, run_dir, "compile_times")
+        fig, ax = plt.subplots(figsize=(8, 5.5))
+        _draw(ax, depth_sweep, METHOD_NAMES, "depth", y="compile_s", err=None)
+        ax.set_xlabel("Number of hidden layers")
+        ax.set_ylabel("Compile time (s)")
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.set_title(_title(meta, "Compile time (lower + XLA compile, once per point)"))
+        written += _save(fig, run_dir, "compile_times")
 
     width_depth = config.get("width_depth")
     width_sweep = summary[summary["depth"] == width_depth] if config.get("widths") else summary.iloc[:0]

@@ -502,14 +502,17 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
     if other is not None:
         runs_b, meta_b = other
         name_b = _run_name(meta_b, Path(compare_dir))
+        if name_b == name:  # the same config on the same device: tell them apart by directory
+            name, name_b = f"{name} ({run_dir.name})", f"{name_b} ({Path(compare_dir).name})"
         cmp = compare_runs(runs, runs_b)
+        backends = {m.get("environment", {}).get("backend") for m in (meta, meta_b)}
+        cpu_vs_gpu = ("At small widths every per-layer method is launch-bound on a GPU (a fixed "
+                      "~10 µs per sequential step), so the GPU loses to the CPU there; it wins where "
+                      "one big kernel does the work (H@v, the vectorised dense Hessian) or once the "
+                      "width makes each layer's arithmetic large.") if "cpu" in backends and len(backends) == 2 else ""
         lines += [f"## Comparison: {name_b} against {name}", "",
                   f"Speedup = median time here / median time in {compare_dir}, at matched depth, "
-                  "width and method: above 1 the other run is faster. At small widths every "
-                  "per-layer method is launch-bound on a GPU (a fixed ~10 µs per sequential step), "
-                  "so the GPU loses to the CPU there; it wins where one big kernel does the work "
-                  "(H@v, the vectorised dense Hessian) or once the width makes each layer's "
-                  "arithmetic large.", ""]
+                  f"width and method: above 1 the other run is faster. {cpu_vs_gpu}".rstrip(), ""]
         if cmp.empty:
             lines += ["No matched points between the two runs.", ""]
         else:

@@ -55,7 +55,8 @@ class CsvLog:
         """All rows so far (an empty frame with the columns if there are none)."""
         if not self.path.exists() or self.path.stat().st_size == 0:
             return pd.DataFrame(columns=self.columns)
-        return pd.read_csv(self.path, keep_default_na=False, na_values=[""])
+        # round_trip: floats read back exactly as written (resume compares them).
+        return pd.read_csv(self.path, keep_default_na=False, na_values=[""], float_precision="round_trip")
 
     def append(self, rows: Iterable[dict[str, Any]]) -> None:
         """Appends `rows` (dicts keyed by column) as one write, then fsyncs."""
@@ -83,6 +84,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; results are for reading
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -38,7 +38,7 @@ COLUMNS = [
 ]
 # Keys that change what a measurement means; a run directory is only resumed with the same.
 MEASUREMENT_KEYS = (
-    "width", "input_size", "output_size", "batch", "dtype", "form", "init_scale", "num_runs",
+    "width", "input_size", "output_size", "batch", "dtype", "form", "init", "init_scale", "num_runs",
     "warmup", "seed", "device", "hessian_block",
 )
 _PLATFORMS = {"cpu": "cpu", "gpu": "cuda"}
@@ -99,7 +99,8 @@ def measure_point(config: HVPConfig, point: Point) -> list[dict[str, Any]]:
     model = MLP(
         jax.random.PRNGKey(config.seed),
         layer_sizes_for(point.depth, point.width, config.input_size, config.output_size),
-        form=config.form, init_scale=config.init_scale, dtype=dtype, batch=config.batch,
+        form=config.form, init=config.init, init_scale=config.init_scale, dtype=dtype,
+        batch=config.batch,
     )
     base = {
         "depth": point.depth, "width": point.width, "method": point.method,

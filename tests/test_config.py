@@ -53,6 +53,7 @@ def test_int_is_accepted_for_float_and_stored_as_float():
         ("depths = { start = 1, stop = 5 }", "start, stop, num"),
         ("dtype = 'float16'", "'dtype' must be one of"),
         ("form = 'loop'", "'form' must be one of"),
+        ("init = 'xavier'", "'init' must be one of"),
         ("methods = ['hvp_magic']", "unknown method 'hvp_magic'"),
         ("init_scale = -1.0", "'init_scale' must be > 0"),
         ("memory_budget_gb = nan", "'memory_budget_gb' must be finite"),

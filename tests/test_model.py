@@ -21,6 +21,9 @@ def test_weights_follow_the_tasks_init(key):
         np.testing.assert_array_equal(w, jax.random.normal(k, (m, n), dtype=jnp.float32))
     scaled = MLP(key, sizes, init_scale=0.25)
     np.testing.assert_allclose(scaled.weights[0], 0.25 * model.weights[0], rtol=1e-6)
+    fan_in = MLP(key, sizes, init="fan_in", init_scale=2.0)
+    for w, base, m in zip(fan_in.weights, model.weights, sizes[:-1]):
+        np.testing.assert_allclose(w, 2.0 * base / np.sqrt(m), rtol=1e-6)
 
 
 def test_get_params_is_ravel_pytree_and_round_trips(key):
@@ -98,3 +101,10 @@ def test_health_flags_alive_and_dead_models(key):
 def test_bad_layer_sizes(key, sizes, form, match):
     with pytest.raises(ValueError, match=match):
         MLP(key, sizes, form=form)
+
+
+def test_bad_init_and_batch(key):
+    with pytest.raises(ValueError, match="init must be 'normal' or 'fan_in'"):
+        MLP(key, [3, 4, 1], init="xavier")
+    with pytest.raises(ValueError, match="batch must be >= 1"):
+        MLP(key, [3, 4, 1], batch=0)
