@@ -184,26 +184,23 @@ def predicted_depth_exponent(method: str, quantity: str = "time", regime: str = 
       quantity: "time" or "memory" (memory has one exponent whatever the regime).
       regime: "overhead", "arithmetic" or "bandwidth" (time only).
     """
-    _check_method(method)
-    if quantity == "memory":
-        return _DEPTH_MEMORY[method]
-    if quantity != "time":
-        raise ValueError(f"quantity must be 'time' or 'memory', got {quantity!r}")
-    if regime not in REGIMES:
-        raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
-    return _DEPTH_TIME[method][regime]
+    return _exponent(method, quantity, regime, _DEPTH_TIME, _DEPTH_MEMORY)
 
 
 def predicted_width_exponent(method: str, quantity: str = "time", regime: str = "arithmetic") -> int:
     """k in time or memory ~ w^k at fixed depth and batch (batch <= width)."""
+    return _exponent(method, quantity, regime, _WIDTH_TIME, _WIDTH_MEMORY)
+
+
+def _exponent(method: str, quantity: str, regime: str, time_table: dict, memory_table: dict) -> int:
     _check_method(method)
     if quantity == "memory":
-        return _WIDTH_MEMORY[method]
+        return memory_table[method]
     if quantity != "time":
         raise ValueError(f"quantity must be 'time' or 'memory', got {quantity!r}")
     if regime not in REGIMES:
         raise ValueError(f"regime must be one of {REGIMES}, got {regime!r}")
-    return _WIDTH_TIME[method][regime]
+    return time_table[method][regime]
 
 
 # --- fitting -----------------------------------------------------------------------------

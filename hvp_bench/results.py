@@ -25,6 +25,11 @@ import pandas as pd
 from hvp_bench.config import ConfigError
 
 
+# Floats must read back exactly as written (a resumed run continues from them): pandas 3
+# does that by default and deprecates the option pandas 2 needs for it.
+_EXACT_FLOATS = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+
+
 class CsvLog:
     """An append-only CSV file of rows with fixed `columns`.
 
@@ -55,8 +60,7 @@ class CsvLog:
         """All rows so far (an empty frame with the columns if there are none)."""
         if not self.path.exists() or self.path.stat().st_size == 0:
             return pd.DataFrame(columns=self.columns)
-        # round_trip: floats read back exactly as written (resume compares them).
-        return pd.read_csv(self.path, keep_default_na=False, na_values=[""], float_precision="round_trip")
+        return pd.read_csv(self.path, keep_default_na=False, na_values=[""], **_EXACT_FLOATS)
 
     def append(self, rows: Iterable[dict[str, Any]]) -> None:
         """Appends `rows` (dicts keyed by column) as one write, then fsyncs."""
@@ -111,6 +115,36 @@ def prepare_out_dir(path: str | Path) -> Path:
     except OSError as e:
         raise ConfigError(f"cannot write to output directory {path}: {e.strerror or e}") from None
     return path
+
+
+def resumable_meta(out_dir: str | Path, config, keys: Sequence[str] | None = None) -> dict[str, Any] | None:
+    """The meta.json of a run in `out_dir` that `config` may resume, or None if there is none.
+
+    Args:
+      out_dir: a run directory (it may not exist yet).
+      config: the dataclass config of the new run.
+      keys: the config keys that must match; None for all of them.
+    Raises:
+      ConfigError: `out_dir` holds a run with another config, or an unreadable meta.json.
+    """
+    from hvp_bench.config import config_to_dict
+
+    path = Path(out_dir) / "meta.json"
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text())
+        old = meta["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"{path} is not a run's meta.json; use another --out") from None
+    new = config_to_dict(config)
+    for key in keys if keys is not None else sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            raise ConfigError(
+                f"{out_dir} holds a run with {key}={old.get(key)!r}, this config has "
+                f"{key}={new.get(key)!r}; use another --out (or the same config to resume)"
+            )
+    return meta
 
 
 def now_iso() -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import json
 import multiprocessing
 import os
 import sys
@@ -29,7 +28,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from hvp_bench.config import ConfigError, HVPConfig, config_to_dict
-from hvp_bench.results import CsvLog, now_iso, prepare_out_dir, write_csv_atomic, write_json_atomic
+from hvp_bench.results import (
+    CsvLog, now_iso, prepare_out_dir, resumable_meta, write_csv_atomic, write_json_atomic,
+)
 
 COLUMNS = [
     "depth", "width", "method", "run_index", "status", "time_s", "compile_s", "prepare_s",
@@ -213,26 +214,6 @@ def summarize_runs(rows: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
-def check_resumable(out_dir: Path, config: HVPConfig) -> dict[str, Any] | None:
-    """The existing meta.json if `out_dir` holds a compatible run; ConfigError if not."""
-    path = out_dir / "meta.json"
-    if not path.exists():
-        return None
-    try:
-        meta = json.loads(path.read_text())
-        old = meta["config"]
-    except (ValueError, KeyError):
-        raise ConfigError(f"{path} is not a run's meta.json; use another --out") from None
-    new = config_to_dict(config)
-    for key in MEASUREMENT_KEYS:
-        if old.get(key) != new[key]:
-            raise ConfigError(
-                f"{out_dir} holds a run with {key}={old.get(key)!r}, this config has "
-                f"{key}={new[key]!r}; use another --out"
-            )
-    return meta
-
-
 def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
               measure: Callable[[HVPConfig, Point], list[dict]] = measure_point) -> Path:
     """Measures every unfinished point of `config` into `out_dir`; returns `out_dir`.
@@ -245,7 +226,7 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
         sent to the spawned worker); tests swap in one that crashes.
     """
     out_dir = Path(out_dir)
-    meta = check_resumable(out_dir, config) if out_dir.exists() else None
+    meta = resumable_meta(out_dir, config, MEASUREMENT_KEYS)
     worker = Worker(config.device)
     try:
         try:

@@ -15,7 +15,6 @@ another package's dtypes (hvp_bench's tests share the pytest process).
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,8 @@ from tqdm import tqdm
 from hvp_bench.cli import config_parser, run_cli
 from hvp_bench.config import ConfigError, config_to_dict, load_config
 from hvp_bench.results import (
-    CsvLog, environment_info, now_iso, prepare_out_dir, write_csv_atomic, write_json_atomic,
+    CsvLog, environment_info, now_iso, prepare_out_dir, resumable_meta, write_csv_atomic,
+    write_json_atomic,
 )
 from lr_meta import certify, closed_form, meta, quadratic
 from lr_meta.config import LRMetaConfig
@@ -57,26 +57,6 @@ def _loss_function(unroll: str, segments: int):
     return functools.partial(unrolled_loss_scan, segments=segments or None)
 
 
-def check_out_dir(out: Path, config: LRMetaConfig) -> dict | None:
-    """The existing meta.json of `out` if it holds this config; ConfigError if another."""
-    path = out / "meta.json"
-    if not path.is_file():
-        return None
-    try:
-        meta_json = json.loads(path.read_text())
-        old = meta_json["config"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ConfigError(f"{path} is unreadable; use another --out") from None
-    new = config_to_dict(config)
-    for key in sorted(set(old) | set(new)):
-        if old.get(key) != new.get(key):
-            raise ConfigError(
-                f"{out} holds a run with {key}={old.get(key)!r}, not {new.get(key)!r}; "
-                "use another --out or the same config to resume"
-            )
-    return meta_json
-
-
 def main(argv: list[str] | None = None) -> int:
     """Parses the command line and runs; returns the exit status (0, or 3 if diverged)."""
     parser = config_parser(
@@ -86,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load_config(LRMetaConfig, args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
-    old_meta = check_out_dir(out, config)
+    old_meta = resumable_meta(out, config)
     prepare_out_dir(out)
     log = CsvLog(out / "trajectory.csv", columns(config.horizon))
     with jax.enable_x64(True):

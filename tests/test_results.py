@@ -1,6 +1,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from hvp_bench.config import ConfigError
@@ -52,3 +53,11 @@ def test_unwritable_out_dir(tmp_path):
         locked.mkdir(mode=0o500)
         with pytest.raises(ConfigError):
             prepare_out_dir(locked)
+
+
+def test_floats_read_back_exactly(tmp_path):
+    # A resumed run continues from logged values: they must survive the CSV bit for bit.
+    values = [1 / 3, 0.1 + 0.2, 1e-300, float(np.nextafter(1.0, 2.0)), -2.5e17 / 7]
+    log = CsvLog(tmp_path / "r.csv", ["x"])
+    log.append([{"x": repr(v)} for v in values])
+    assert log.read()["x"].tolist() == values
