@@ -20,10 +20,6 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
-import matplotlib
-import matplotlib.ticker
-
-matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from hvp_bench.config import ConfigError, HVPConfig, load_config
 
@@ -71,16 +70,18 @@ def bench_methods(argv: Sequence[str] | None = None) -> int:
 
     import pandas as pd
 
-    from hvp_bench.analysis import gradient_ratios
+    from hvp_bench.analysis import gradient_ratios, split_sweeps
     from hvp_bench.results import write_csv_atomic
-    from hvp_bench.sweep import run_sweep
+    from hvp_bench.sweep import load_run, run_sweep
 
     out_dir = run_sweep(config, args.out or f"runs/{config.name}")
-    runs = pd.read_csv(out_dir / "runs.csv", keep_default_na=False, na_values=[""])
+    runs, _ = split_sweeps(*load_run(out_dir))
     compile_s = runs.pivot_table(index="depth", columns="method", values="compile_s", aggfunc="first")
+    # A method skipped or failed at every depth has no column: show it as empty.
+    compile_s = compile_s.reindex(columns=list(config.methods))
     ratios = gradient_ratios(runs)
     with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
-        print("compile time (s), lower + XLA compile\n" + compile_s[list(config.methods)].to_string())
+        print("compile time (s), lower + XLA compile\n" + compile_s.to_string())
         print("\nmedian time / median gradient time\n" + ratios.to_string())
     write_csv_atomic(out_dir / "compile_s.csv", compile_s.reset_index())
     write_csv_atomic(out_dir / "hvp_over_gradient.csv", ratios.reset_index())
@@ -92,8 +93,6 @@ def plot_hvp(argv: Sequence[str] | None = None) -> int:
     parser = _OneLineParser(description="Redraw a run's figures from its result files.")
     parser.add_argument("run_dir", help="a directory written by scripts/run_hvp.py")
     args = parser.parse_args(argv)
-    if not (Path(args.run_dir) / "runs.csv").is_file():
-        raise ConfigError(f"{args.run_dir} has no runs.csv (not a run directory)")
     from hvp_bench.plots import plot_run
 
     for path in plot_run(args.run_dir):

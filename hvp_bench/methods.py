@@ -113,7 +113,6 @@ class Method:
     name: str
     apply: Callable[[ScalarFn, Any, Array, Array], Array]
     prepare: Callable[[ScalarFn, Array], Any] | None = None
-    label: str = ""
     # Needs the P x P Hessian in memory (checked against the memory budget first).
     dense: bool = False
 
@@ -133,18 +132,14 @@ def _linearize_state(f, x):
 REGISTRY: dict[str, Method] = {
     m.name: m
     for m in [
-        Method("hessian_then_hvp", _hessian_then_hvp, label="(1) full Hessian + naive HVP", dense=True),
-        Method("naive_hvp", lambda f, H, x, v: naive_hvp(H, v), _hessian_state,
-               label="(2) naive HVP, Hessian given", dense=True),
-        Method("hvp_rev_rev", lambda f, s, x, v: hvp_rev_rev(f, x, v),
-               label="(3) autograd HVP (rev-over-rev)"),
-        Method("hvp_fwd_rev", lambda f, s, x, v: hvp_fwd_rev(f, x, v), label="fwd-over-rev HVP"),
-        Method("hvp_rev_fwd", lambda f, s, x, v: hvp_rev_fwd(f, x, v), label="rev-over-fwd HVP"),
-        Method("hvp_linearize", lambda f, s, x, v: hvp_linearize(f, x, v),
-               label="linearize + apply HVP"),
-        Method("hvp_linearized_apply", lambda f, lin, x, v: lin(v), _linearize_state,
-               label="apply stored linearization"),
-        Method("gradient", lambda f, s, x, v: gradient(f, x), label="gradient (baseline)"),
+        Method("hessian_then_hvp", _hessian_then_hvp, dense=True),
+        Method("naive_hvp", lambda f, H, x, v: naive_hvp(H, v), _hessian_state, dense=True),
+        Method("hvp_rev_rev", lambda f, s, x, v: hvp_rev_rev(f, x, v)),
+        Method("hvp_fwd_rev", lambda f, s, x, v: hvp_fwd_rev(f, x, v)),
+        Method("hvp_rev_fwd", lambda f, s, x, v: hvp_rev_fwd(f, x, v)),
+        Method("hvp_linearize", lambda f, s, x, v: hvp_linearize(f, x, v)),
+        Method("hvp_linearized_apply", lambda f, lin, x, v: lin(v), _linearize_state),
+        Method("gradient", lambda f, s, x, v: gradient(f, x)),
     ]
 }
 

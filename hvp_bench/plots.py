@@ -11,7 +11,6 @@ so a missing point is never silently missing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -24,6 +23,7 @@ plt.rcParams["svg.fonttype"] = "none"
 import pandas as pd  # noqa: E402
 
 from hvp_bench.config import METHOD_NAMES  # noqa: E402
+from hvp_bench.methods import TASK_METHODS  # noqa: E402
 
 LABELS = {
     "hessian_then_hvp": "(1) full Hessian + naive HVP",
@@ -35,20 +35,22 @@ LABELS = {
     "hvp_linearized_apply": "apply stored linearization",
     "gradient": "gradient (baseline)",
 }
-TASK_METHODS = ("hessian_then_hvp", "naive_hvp", "hvp_rev_rev")
 COLORS = dict(zip(METHOD_NAMES, plt.get_cmap("tab10").colors))
 STATUS_MARKERS = {"skipped": "x", "failed": "X"}
 
 
-def load_summary(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
-    """Per-point summary (from runs.csv) and the run's meta.json."""
-    from hvp_bench.sweep import summarize_runs
+def load_summary(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Per-point summaries of the depth sweep and the width sweep, and meta.json.
 
-    run_dir = Path(run_dir)
-    rows = pd.read_csv(run_dir / "runs.csv", keep_default_na=False, na_values=[""])
-    meta_path = run_dir / "meta.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    return summarize_runs(rows), meta
+    Raises:
+      ConfigError: no run directory, or an empty or unreadable runs.csv or meta.json.
+    """
+    from hvp_bench.analysis import split_sweeps
+    from hvp_bench.sweep import load_run, summarize_runs
+
+    rows, meta = load_run(run_dir)
+    depth_rows, width_rows = split_sweeps(rows, meta)
+    return summarize_runs(depth_rows), summarize_runs(width_rows), meta
 
 
 def _title(meta: dict, what: str) -> str:
@@ -78,7 +80,8 @@ def _draw(ax, summary: pd.DataFrame, methods, x: str, y: str = "mean_s", err: st
 def _save(fig, run_dir: Path, name: str) -> list[Path]:
     paths = [run_dir / f"{name}.png", run_dir / f"{name}.svg"]
     for p in paths:
-        fig.savefig(p, dpi=130, bbox_inches="tight")
+        # No date in the SVG, so redrawing unchanged results leaves the file unchanged.
+        fig.savefig(p, dpi=130, bbox_inches="tight", metadata={"Date": None} if p.suffix == ".svg" else None)
     plt.close(fig)
     return paths
 
@@ -86,10 +89,8 @@ def _save(fig, run_dir: Path, name: str) -> list[Path]:
 def plot_run(run_dir: str | Path) -> list[Path]:
     """Draws every figure of a run into its directory; returns the paths written."""
     run_dir = Path(run_dir)
-    summary, meta = load_summary(run_dir)
+    depth_sweep, width_sweep, meta = load_summary(run_dir)
     config = meta.get("config", {})
-    width = config.get("width", summary["width"].mode().iloc[0] if len(summary) else None)
-    depth_sweep = summary[summary["width"] == width]
     written: list[Path] = []
 
     # Depth figures need a depth sweep (a width-only run has one depth).
@@ -127,9 +128,8 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         ax.set_title(_title(meta, "Compile time (lower + XLA compile, once per point)"))
         written += _save(fig, run_dir, "compile_times")
 
-    width_depth = config.get("width_depth")
-    width_sweep = summary[summary["depth"] == width_depth] if config.get("widths") else summary.iloc[:0]
     if width_sweep["width"].nunique() > 1:
+        width_depth = config.get("width_depth")
         fig, ax = plt.subplots(figsize=(8, 5.5))
         _draw(ax, width_sweep, METHOD_NAMES, "width")
         ax.set_xscale("log", base=2)

@@ -9,7 +9,6 @@ kept when the report is regenerated.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,41 +37,13 @@ from hvp_bench.analysis import (  # noqa: E402
     split_sweeps,
     verdict,
 )
-from hvp_bench.config import METHOD_NAMES, ConfigError  # noqa: E402
-from hvp_bench.plots import COLORS, LABELS, TASK_METHODS  # noqa: E402
-from hvp_bench.sweep import COLUMNS, summarize_runs  # noqa: E402
+from hvp_bench.config import METHOD_NAMES  # noqa: E402
+from hvp_bench.methods import TASK_METHODS  # noqa: E402
+from hvp_bench.plots import COLORS, LABELS  # noqa: E402
+from hvp_bench.sweep import load_run, summarize_runs  # noqa: E402
 
 
 # --- loading ----------------------------------------------------------------------------
-
-
-def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
-    """runs.csv and meta.json of a run directory; ConfigError (one line) if unusable."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ConfigError(f"run directory not found: {run_dir}")
-    path = run_dir / "runs.csv"
-    if not path.is_file():
-        raise ConfigError(f"{run_dir} has no runs.csv (not a run directory)")
-    try:
-        runs = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    except pd.errors.EmptyDataError:
-        raise ConfigError(f"{path} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path} is not a readable CSV: {str(e).splitlines()[0]}") from None
-    missing = [c for c in ("depth", "width", "method", "status", "time_s") if c not in runs]
-    if missing:
-        raise ConfigError(f"{path} lacks column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
-    if runs.empty:
-        raise ConfigError(f"{path} has no rows (no point measured yet)")
-    meta_path = run_dir / "meta.json"
-    meta = {}
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-        except ValueError:
-            raise ConfigError(f"{meta_path} is not valid JSON") from None
-    return runs, meta
 
 
 # --- figures ----------------------------------------------------------------------------

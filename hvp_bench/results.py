@@ -138,6 +138,8 @@ def resumable_meta(out_dir: str | Path, config, keys: Sequence[str] | None = Non
     except (OSError, ValueError, KeyError, TypeError):
         raise ConfigError(f"{path} is not a run's meta.json; use another --out") from None
     new = config_to_dict(config)
+    # A key added after the run was made counts as having its default value there.
+    old = {**config_to_dict(type(config)()), **old}
     for key in keys if keys is not None else sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):
             raise ConfigError(

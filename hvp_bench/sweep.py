@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import json
 import multiprocessing
 import os
 import sys
@@ -184,18 +185,52 @@ class Worker:
 
 
 def finished_points(rows: pd.DataFrame, num_runs: int) -> tuple[set[Point], pd.DataFrame]:
-    """Points with all their rows, and the rows with any incomplete point's rows dropped."""
+    """Points done for good, and the rows with every other point's rows dropped.
+
+    Done: `ok` with all num_runs rows, or `skipped` (over the memory budget, which a
+    re-run would decide again the same way). A `failed` point (a killed worker, a
+    device error) and a point cut short by a kill are measured again on resume.
+    """
     if rows.empty:
         return set(), rows
     keys = ["depth", "width", "method"]
     counts = rows.groupby(keys)["status"].agg(["size", "first", "nunique"])
     done = counts[
         ((counts["first"] == "ok") & (counts["size"] == num_runs) & (counts["nunique"] == 1))
-        | ((counts["first"] != "ok") & (counts["size"] == 1))
+        | ((counts["first"] == "skipped") & (counts["size"] == 1))
     ]
     finished = {Point(int(d), int(w), str(m)) for d, w, m in done.index}
     mask = [Point(int(d), int(w), str(m)) in finished for d, w, m in rows[keys].itertuples(index=False)]
     return finished, rows[mask]
+
+
+def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
+    """runs.csv and meta.json of a run directory; ConfigError (one line) if unusable."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError(f"run directory not found: {run_dir}")
+    path = run_dir / "runs.csv"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} has no runs.csv (not a run directory)")
+    try:
+        runs = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise ConfigError(f"{path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path} is not a readable CSV: {str(e).splitlines()[0]}") from None
+    missing = [c for c in ("depth", "width", "method", "status", "time_s") if c not in runs]
+    if missing:
+        raise ConfigError(f"{path} lacks column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
+    if runs.empty:
+        raise ConfigError(f"{path} has no rows (no point measured yet)")
+    meta_path = run_dir / "meta.json"
+    meta = {}
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+        except ValueError:
+            raise ConfigError(f"{meta_path} is not valid JSON") from None
+    return runs, meta
 
 
 def summarize_runs(rows: pd.DataFrame) -> pd.DataFrame:

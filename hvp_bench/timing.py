@@ -46,8 +46,9 @@ class Timing:
 
     Attributes:
       compile_s: lowering + XLA compilation of the timed function.
-      prepare_s: untimed setup (compiling and running `prepare`, e.g. the Hessian
-        that naive_hvp is given), 0 when the method has none.
+      prepare_s: untimed setup (running `prepare`, e.g. building the Hessian that
+        naive_hvp is given; its compile included unless it came precompiled, as in
+        the sweep), 0 when the method has none.
       times_s: (num_runs,) wall-clock seconds of each timed call.
       memory: XLA's compiled memory analysis of the timed function, in bytes.
       output: the last call's result, (P,).
@@ -58,12 +59,6 @@ class Timing:
     times_s: np.ndarray
     memory: dict[str, int]
     output: jax.Array
-
-
-def summarize(times_s: np.ndarray) -> dict[str, float]:
-    """mean / std / median / min of raw times (std with ddof=0, as np.std)."""
-    t = np.asarray(times_s, dtype=float)
-    return {"mean": t.mean(), "std": t.std(), "median": float(np.median(t)), "min": t.min(), "n": t.size}
 
 
 def memory_of(compiled) -> dict[str, int]:

@@ -156,3 +156,13 @@ def test_smoke_config_end_to_end(tmp_path, capsys):
     assert len(summary) == 2 * 8 and set(summary["status"]) == {"ok"}
     for name in ("task_timings", "hvp_compositions", "compile_times"):
         assert (tmp_path / "smoke" / f"{name}.png").stat().st_size > 10_000
+
+
+def test_a_failed_point_is_measured_again_on_resume(tmp_path):
+    config = HVPConfig(**{**TINY, "depths": (3,), "methods": ("hvp_rev_rev", "gradient")})
+    out = run_sweep(config, tmp_path / "run", progress=False, measure=crash_on_hvp_at_depth_3)
+    assert "failed" in set(pd.read_csv(out / "runs.csv")["status"])
+    run_sweep(config, out, progress=False)
+    rows = pd.read_csv(out / "runs.csv")
+    assert set(rows["status"]) == {"ok"} and len(rows) == 2 * 3
+    assert len(set(keys(rows))) == len(rows)

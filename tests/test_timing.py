@@ -5,7 +5,7 @@ import pytest
 
 from hvp_bench.methods import get_method
 from hvp_bench.model import MLP, layer_sizes_for
-from hvp_bench.timing import count_compilations, summarize, time_compiled, time_method
+from hvp_bench.timing import count_compilations, time_compiled, time_method
 
 
 def test_time_method_reports_compile_apart_and_raw_times(key):
@@ -34,9 +34,3 @@ def test_timed_loop_refuses_recompilation():
 
     with pytest.raises(RuntimeError, match="compilation"):
         time_compiled(recompiles_each_call, (jnp.ones(3),), num_runs=3, warmup=0)
-
-
-def test_summarize():
-    s = summarize(np.array([1.0, 2.0, 3.0, 10.0]))
-    assert s["mean"] == 4.0 and s["median"] == 2.5 and s["min"] == 1.0 and s["n"] == 4
-    assert s["std"] == pytest.approx(np.sqrt(((np.array([1, 2, 3, 10]) - 4.0) ** 2).mean()))
