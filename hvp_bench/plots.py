@@ -53,16 +53,16 @@ def load_summary(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]
     return summarize_runs(depth_rows), summarize_runs(width_rows), meta
 
 
-def _title(meta: dict, what: str) -> str:
+def _title(meta: dict, what: str, show_width: bool = True) -> str:
     config, env = meta.get("config", {}), meta.get("environment", {})
-    device = env.get("device", "?")
-    return (f"{what}\nwidth {config.get('width', '?')}, batch {config.get('batch', '?')}, "
-            f"{config.get('dtype', '?')}, {config.get('form', '?')} form, {device}")
+    width = f"width {config.get('width', '?')}, " if show_width else ""
+    return (f"{what}\n{width}batch {config.get('batch', '?')}, {config.get('dtype', '?')}, "
+            f"{config.get('form', '?')} form, {env.get('device', '?')}")
 
 
 def _draw(ax, summary: pd.DataFrame, methods, x: str, y: str = "mean_s", err: str | None = "std_s"):
     """One line per method with error bars; skipped/failed points as markers on the x axis."""
-    for method in methods:
+    for row, method in enumerate(methods):
         data = summary[summary["method"] == method].sort_values(x)
         if data.empty:
             continue
@@ -72,7 +72,8 @@ def _draw(ax, summary: pd.DataFrame, methods, x: str, y: str = "mean_s", err: st
         for status, marker in STATUS_MARKERS.items():
             bad = data[data["status"] == status]
             if not bad.empty:
-                ax.plot(bad[x], [0.02] * len(bad), marker, color=COLORS.get(method), markersize=8,
+                # One row of markers per method, so methods skipped at the same x all show.
+                ax.plot(bad[x], [0.03 + 0.04 * row] * len(bad), marker, color=COLORS.get(method), markersize=8,
                         transform=ax.get_xaxis_transform(), clip_on=False,
                         label=f"{LABELS.get(method, method)}: {status}")
 
@@ -81,7 +82,7 @@ def _save(fig, run_dir: Path, name: str) -> list[Path]:
     paths = [run_dir / f"{name}.png", run_dir / f"{name}.svg"]
     for p in paths:
         # No date in the SVG, so redrawing unchanged results leaves the file unchanged.
-        fig.savefig(p, dpi=130, bbox_inches="tight", metadata={"Date": None} if p.suffix == ".svg" else None)
+        fig.savefig(p, dpi=130, metadata={"Date": None} if p.suffix == ".svg" else None)
     plt.close(fig)
     return paths
 
@@ -95,7 +96,7 @@ def plot_run(run_dir: str | Path) -> list[Path]:
 
     # Depth figures need a depth sweep (a width-only run has one depth).
     if depth_sweep["depth"].nunique() > 1:
-        fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+        fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), layout="constrained")
         for ax, scale in zip(axes, ("linear", "log")):
             _draw(ax, depth_sweep, TASK_METHODS, "depth")
             ax.set_yscale(scale)
@@ -107,37 +108,38 @@ def plot_run(run_dir: str | Path) -> list[Path]:
         fig.suptitle(_title(meta, "The task's three timings (mean ± 1 std over runs)"))
         written += _save(fig, run_dir, "task_timings")
 
-        fig, ax = plt.subplots(figsize=(8, 5.5))
+        fig, ax = plt.subplots(figsize=(10.5, 5.5), layout="constrained")
         hvps = [m for m in METHOD_NAMES if m not in ("hessian_then_hvp", "naive_hvp")]
         _draw(ax, depth_sweep, hvps, "depth")
         ax.set_yscale("log")
         ax.set_xlabel("Number of hidden layers")
         ax.set_ylabel("Time (s)")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
         ax.set_title(_title(meta, "HVP compositions vs the gradient (mean ± 1 std)"))
         written += _save(fig, run_dir, "hvp_compositions")
 
-        fig, ax = plt.subplots(figsize=(8, 5.5))
+        fig, ax = plt.subplots(figsize=(10.5, 5.5), layout="constrained")
         _draw(ax, depth_sweep, METHOD_NAMES, "depth", y="compile_s", err=None)
         ax.set_xlabel("Number of hidden layers")
         ax.set_ylabel("Compile time (s)")
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
         ax.set_title(_title(meta, "Compile time (lower + XLA compile, once per point)"))
         written += _save(fig, run_dir, "compile_times")
 
     if width_sweep["width"].nunique() > 1:
         width_depth = config.get("width_depth")
-        fig, ax = plt.subplots(figsize=(8, 5.5))
+        fig, ax = plt.subplots(figsize=(10.5, 5.5), layout="constrained")
         _draw(ax, width_sweep, METHOD_NAMES, "width")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("Hidden width")
         ax.set_ylabel("Time (s)")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        ax.set_title(_title(meta, f"Width sweep at {width_depth} hidden layers (mean ± 1 std)"))
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        ax.set_title(_title(meta, f"Width sweep at {width_depth} hidden layers (mean ± 1 std)",
+                            show_width=False))
         written += _save(fig, run_dir, "width_sweep")
     return written
