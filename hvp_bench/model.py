@@ -179,8 +179,3 @@ def health(f, x: Array, v: Array) -> dict[str, bool]:
         out[f"{name}_nonzero"] = bool(np.any(a != 0))
     return out
 
-
-def param_count(depth: int, width: int, input_size: int, output_size: int) -> int:
-    """P for `layer_sizes_for(depth, width, ...)`, without building anything."""
-    sizes = layer_sizes_for(depth, width, input_size, output_size)
-    return sum(math.prod(p) for p in zip(sizes[:-1], sizes[1:]))

@@ -67,10 +67,6 @@ def _init_worker(device: str) -> None:
     # Must happen before JAX starts a backend in this (fresh, spawned) process.
     if device in _PLATFORMS:
         os.environ["JAX_PLATFORMS"] = _PLATFORMS[device]
-    if os.environ.get("HVP_BENCH_X64") == "1":  # tests measure float64 points
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
 
 
 def preflight(device: str) -> dict[str, Any]:
@@ -295,12 +291,12 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
                 }]
             log.append(rows)
             write_csv_atomic(out_dir / "summary.csv", summarize_runs(log.read()))
+        if not todo and len(kept):  # a resume with nothing left: the summary of what is kept
+            write_csv_atomic(out_dir / "summary.csv", summarize_runs(kept))
         meta["finished"] = now_iso()
         write_json_atomic(out_dir / "meta.json", meta)
     finally:
         worker.close()
-    rows = log.read()
-    write_csv_atomic(out_dir / "summary.csv", summarize_runs(rows) if len(rows) else pd.DataFrame())
     return out_dir
 
 

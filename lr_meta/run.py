@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from hvp_bench.analysis import loglog_slope
 from hvp_bench.cli import config_parser, run_cli
 from hvp_bench.config import ConfigError, config_to_dict, load_config
 from hvp_bench.results import (
@@ -125,7 +126,7 @@ def power_law_slope(steps: np.ndarray, losses: np.ndarray) -> float | None:
     keep = steps >= max(1, steps[-1] // 10)
     if keep.sum() < 3:
         return None
-    return float(np.polyfit(np.log(steps[keep]), np.log(losses[keep]), 1)[0])
+    return loglog_slope(steps[keep], losses[keep])[0]
 
 
 def transfer_check(config: LRMetaConfig, alpha0, alpha_star, dtype) -> dict[str, Any]:

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from hvp_bench.model import MLP, health, layer_sizes_for, param_count
+from hvp_bench.model import MLP, health, layer_sizes_for
 from hvp_bench.methods import calculate_hessian, hvp_fwd_rev
 
 
 def test_layer_sizes_for_counts_hidden_layers():
     assert layer_sizes_for(3, 5, 2, 1) == [2, 5, 5, 5, 1]
-    assert param_count(3, 5, 2, 1) == 2 * 5 + 2 * 25 + 5
+    assert MLP(jax.random.PRNGKey(0), layer_sizes_for(3, 5, 2, 1)).num_params == 2 * 5 + 2 * 25 + 5
 
 
 def test_weights_follow_the_tasks_init(key):
