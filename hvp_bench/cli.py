@@ -1,49 +1,27 @@
-"""Command-line plumbing shared by the scripts: one argument parser, one-line errors."""
+"""The command-line entry points of hvp_bench (console scripts and scripts/*.py).
+
+    hvp-run     --config FILE [--out DIR] [--set k=v]... [--device cpu|gpu]   run or resume a sweep
+    hvp-bench   --config FILE [--out DIR] [--set k=v]...   compile times, HVP/gradient ratios
+    hvp-plot    RUN_DIR                                    redraw a run's figures
+    hvp-report  RUN_DIR [--compare OTHER_RUN_DIR]          report.md with fits and figures
+
+Each `main_*` parses its arguments and returns an exit status; `run_cli` turns bad input
+into one line and exit 2. Heavy imports (JAX, matplotlib) happen after parsing, so
+`--help` and argument errors are instant.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from hvp_bench.config import ConfigError, HVPConfig, load_config
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse prints usage too; one line is enough
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+from expkit.cli import OneLineParser, config_parser, run_cli
+from expkit.config import load_config
+from hvp_bench.config import HVPConfig
 
 
-def config_parser(description: str, default_out_root: str = "runs") -> argparse.ArgumentParser:
-    """`--config FILE`, `--out DIR`, `--set key=value` (repeatable)."""
-    parser = _OneLineParser(description=description)
-    parser.add_argument("--config", required=True, help="TOML config file (see configs/)")
-    parser.add_argument(
-        "--out", default=None,
-        help=f"results directory (default: {default_out_root}/<config name>); re-running resumes",
-    )
-    parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override a config key, e.g. --set num_runs=3 (repeatable)",
-    )
-    return parser
-
-
-def run_cli(main: Callable[..., int | None], *args) -> None:
-    """Runs `main(*args)`; bad input becomes `error: <one line>` on stderr and exit status 2."""
-    try:
-        status = main(*args)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("interrupted; re-run the same command to resume", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(status or 0)
-
-
-def run_hvp(argv: Sequence[str] | None = None) -> int:
-    """scripts/run_hvp.py: run (or resume) a sweep, print its table, draw its figures."""
+def main_run(argv: Sequence[str] | None = None) -> int:
+    """Run (or resume) a sweep, print its table of medians, draw its figures."""
     parser = config_parser("Time Hessian-vector products on MLPs of growing depth.")
     parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="overrides the config's device")
     parser.add_argument("--no-plots", action="store_true", help="skip drawing figures at the end")
@@ -52,27 +30,29 @@ def run_hvp(argv: Sequence[str] | None = None) -> int:
     config = load_config(HVPConfig, args.config, overrides)
 
     from hvp_bench.plots import plot_run
-    from hvp_bench.sweep import format_summary, run_sweep
+    from hvp_bench.rundir import format_summary, summarize_runs, load_run
+    from hvp_bench.sweep import run_sweep
 
     out_dir = run_sweep(config, args.out or f"runs/{config.name}")
-    print(format_summary(out_dir))
+    print(format_summary(summarize_runs(load_run(out_dir)[0])))
     if not args.no_plots:
         for path in plot_run(out_dir):
             print(f"wrote {path}")
     return 0
 
 
-def bench_methods(argv: Sequence[str] | None = None) -> int:
-    """scripts/bench_methods.py: compile times and HVP/gradient time ratios per depth."""
+def main_bench(argv: Sequence[str] | None = None) -> int:
+    """Compile time of every method and each HVP's time in gradients, per depth."""
     parser = config_parser("Compile time and HVP/gradient time ratio of every method.")
     args = parser.parse_args(argv)
     config = load_config(HVPConfig, args.config, args.overrides)
 
     import pandas as pd
 
-    from hvp_bench.analysis import gradient_ratios, split_sweeps
-    from hvp_bench.results import write_csv_atomic
-    from hvp_bench.sweep import load_run, run_sweep
+    from expkit.results import write_csv_atomic
+    from hvp_bench.rundir import load_run, split_sweeps
+    from hvp_bench.scaling import gradient_ratios
+    from hvp_bench.sweep import run_sweep
 
     out_dir = run_sweep(config, args.out or f"runs/{config.name}")
     runs, _ = split_sweeps(*load_run(out_dir))
@@ -88,13 +68,52 @@ def bench_methods(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def plot_hvp(argv: Sequence[str] | None = None) -> int:
-    """scripts/plot_hvp.py: redraw a run's figures from its result files alone."""
-    parser = _OneLineParser(description="Redraw a run's figures from its result files.")
-    parser.add_argument("run_dir", help="a directory written by scripts/run_hvp.py")
+def main_plot(argv: Sequence[str] | None = None) -> int:
+    """Redraw a run's figures from its result files alone."""
+    parser = OneLineParser(description="Redraw a run's figures from its result files.")
+    parser.add_argument("run_dir", help="a directory written by hvp-run (scripts/run_hvp.py)")
     args = parser.parse_args(argv)
     from hvp_bench.plots import plot_run
 
     for path in plot_run(args.run_dir):
         print(f"wrote {path}")
     return 0
+
+
+def main_report(argv: Sequence[str] | None = None) -> int:
+    """Write a run's scaling report (report.md and report_*.png) from its result files."""
+    parser = OneLineParser(
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Write RUN_DIR/report.md and report_*.png: fits of time and memory against "
+                    "depth, HVP/gradient ratios, width fits, and a comparison with another run.",
+    )
+    parser.add_argument("run_dir", help="a directory written by hvp-run (scripts/run_hvp.py)")
+    parser.add_argument("--compare", metavar="OTHER_RUN_DIR", help="another run to compare with (e.g. GPU vs CPU)")
+    parser.add_argument("--boot", type=int, default=2000, help="bootstrap resamples for the slope CIs")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    args = parser.parse_args(argv)
+    from hvp_bench.report import write_report
+
+    for path in write_report(args.run_dir, args.compare, n_boot=args.boot, seed=args.seed):
+        print(f"wrote {path}")
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    """Console script `hvp-run`."""
+    run_cli(main_run, argv)
+
+
+def bench(argv: Sequence[str] | None = None) -> None:
+    """Console script `hvp-bench`."""
+    run_cli(main_bench, argv)
+
+
+def plot(argv: Sequence[str] | None = None) -> None:
+    """Console script `hvp-plot`."""
+    run_cli(main_plot, argv)
+
+
+def report(argv: Sequence[str] | None = None) -> None:
+    """Console script `hvp-report`."""
+    run_cli(main_report, argv)

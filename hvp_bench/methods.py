@@ -30,6 +30,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from hvp_bench.config import METHOD_NAMES, TASK_METHODS  # noqa: F401 (TASK_METHODS re-exported)
+
 Array = jax.Array
 ScalarFn = Callable[[Array], Array]
 
@@ -143,8 +145,8 @@ REGISTRY: dict[str, Method] = {
     ]
 }
 
-TASK_METHODS = ("hessian_then_hvp", "naive_hvp", "hvp_rev_rev")
-"""The task's three timings, in its order."""
+if tuple(REGISTRY) != METHOD_NAMES:  # the config validates names without importing this module
+    raise ImportError(f"hvp_bench.config.METHOD_NAMES {METHOD_NAMES} != registry {tuple(REGISTRY)}")
 
 
 def get_method(name: str, hessian_block: int = 0) -> Method:

@@ -5,17 +5,13 @@ process (the OOM killer while compiling or running a dense Hessian) is recorded 
 `failed` and the sweep goes on with a fresh worker. The parent process never starts a
 JAX backend: it plans, writes files and draws the progress bar.
 
-Files in the run directory:
-  runs.csv     one row per point x timed run (one row for a skipped or failed point)
-  summary.csv  mean / std / median / min per point, rewritten after every point
-  meta.json    config, environment, start and end times
+The files it writes and how they are read back are in hvp_bench/rundir.py.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import json
 import multiprocessing
 import os
 import sys
@@ -28,16 +24,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from hvp_bench.config import ConfigError, HVPConfig, config_to_dict
-from hvp_bench.results import (
+from expkit.config import ConfigError, config_to_dict
+from expkit.results import (
     CsvLog, now_iso, prepare_out_dir, resumable_meta, write_csv_atomic, write_json_atomic,
 )
+from hvp_bench.config import HVPConfig
+from hvp_bench.rundir import COLUMNS, POINT_KEYS, summarize_runs
 
-COLUMNS = [
-    "depth", "width", "method", "run_index", "status", "time_s", "compile_s", "prepare_s",
-    "params", "batch", "dtype", "form", "predicted_bytes", "compiled_bytes", "finite",
-    "nonzero", "note",
-]
 # Keys that change what a measurement means; a run directory is only resumed with the same.
 MEASUREMENT_KEYS = (
     "width", "input_size", "output_size", "batch", "dtype", "form", "init", "init_scale", "num_runs",
@@ -71,10 +64,10 @@ def _init_worker(device: str) -> None:
 
 def preflight(device: str) -> dict[str, Any]:
     """Starts the JAX backend and describes it; raises if `device` is not available."""
-    from hvp_bench.memory import default_budget_bytes
-    from hvp_bench.results import environment_info
-
     import jax
+
+    from expkit.provenance import environment_info
+    from hvp_bench.memory import default_budget_bytes
 
     info = environment_info()
     if device == "gpu" and info["backend"] not in ("gpu", "cuda", "rocm"):
@@ -189,60 +182,14 @@ def finished_points(rows: pd.DataFrame, num_runs: int) -> tuple[set[Point], pd.D
     """
     if rows.empty:
         return set(), rows
-    keys = ["depth", "width", "method"]
-    counts = rows.groupby(keys)["status"].agg(["size", "first", "nunique"])
+    counts = rows.groupby(POINT_KEYS)["status"].agg(["size", "first", "nunique"])
     done = counts[
         ((counts["first"] == "ok") & (counts["size"] == num_runs) & (counts["nunique"] == 1))
         | ((counts["first"] == "skipped") & (counts["size"] == 1))
     ]
     finished = {Point(int(d), int(w), str(m)) for d, w, m in done.index}
-    mask = [Point(int(d), int(w), str(m)) in finished for d, w, m in rows[keys].itertuples(index=False)]
+    mask = [Point(int(d), int(w), str(m)) in finished for d, w, m in rows[POINT_KEYS].itertuples(index=False)]
     return finished, rows[mask]
-
-
-def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
-    """runs.csv and meta.json of a run directory; ConfigError (one line) if unusable."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ConfigError(f"run directory not found: {run_dir}")
-    path = run_dir / "runs.csv"
-    if not path.is_file():
-        raise ConfigError(f"{run_dir} has no runs.csv (not a run directory)")
-    try:
-        runs = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    except pd.errors.EmptyDataError:
-        raise ConfigError(f"{path} is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path} is not a readable CSV: {str(e).splitlines()[0]}") from None
-    missing = [c for c in ("depth", "width", "method", "status", "time_s") if c not in runs]
-    if missing:
-        raise ConfigError(f"{path} lacks column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
-    if runs.empty:
-        raise ConfigError(f"{path} has no rows (no point measured yet)")
-    meta_path = run_dir / "meta.json"
-    meta = {}
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-        except ValueError:
-            raise ConfigError(f"{meta_path} is not valid JSON") from None
-    return runs, meta
-
-
-def summarize_runs(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per point: status, time mean / std / median / min, compile time, memory."""
-    keys = ["depth", "width", "method"]
-    rows = rows.assign(time_s=pd.to_numeric(rows["time_s"], errors="coerce"))
-    grouped = rows.groupby(keys, sort=True)
-    summary = grouped.agg(
-        status=("status", "first"), runs=("time_s", "count"), mean_s=("time_s", "mean"),
-        std_s=("time_s", lambda t: float(np.std(t)) if t.notna().any() else np.nan),
-        median_s=("time_s", "median"), min_s=("time_s", "min"), compile_s=("compile_s", "first"),
-        params=("params", "first"), predicted_bytes=("predicted_bytes", "first"),
-        compiled_bytes=("compiled_bytes", "first"), finite=("finite", "first"),
-        nonzero=("nonzero", "first"), note=("note", "first"),
-    )
-    return summary.reset_index()
 
 
 def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
@@ -298,19 +245,3 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
     finally:
         worker.close()
     return out_dir
-
-
-def format_summary(run_dir: str | Path) -> str:
-    """A plain-text table of median milliseconds, depth x method (skipped/failed named)."""
-    summary = pd.read_csv(Path(run_dir) / "summary.csv", keep_default_na=False, na_values=[""])
-    if summary.empty:
-        return "(no points measured)"
-    cell = [
-        f"{m * 1e3:.3g}" if s == "ok" else s
-        for m, s in zip(summary["median_s"], summary["status"])
-    ]
-    table = summary.assign(cell=cell).pivot_table(
-        index=["width", "depth"], columns="method", values="cell", aggfunc="first", sort=True
-    )
-    order = [m for m in summary["method"].drop_duplicates()]
-    return "median time per call (ms)\n" + table[order].to_string()

@@ -9,8 +9,17 @@ Modules: problem (f, x0, the unrolled loss), closed_form (the float64 witness),
 hypergrad (∂L/∂α by AD and finite differences), meta (jitted meta-GD), certify
 (gradient, Hessian spectrum, perturbations, lower bound), quadratic (½xᵀAx schedules,
 CG), config, run (the runner behind scripts/run_lr_meta.py), plots.
+
+The names below load on first use, so `import lr_meta.config` imports neither JAX nor
+matplotlib.
 """
 
-from lr_meta.problem import draw_alpha0, draw_x0, sphere, unrolled_loss, unrolled_loss_scan
+import importlib
 
 __all__ = ["draw_alpha0", "draw_x0", "sphere", "unrolled_loss", "unrolled_loss_scan"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return getattr(importlib.import_module("lr_meta.problem"), name)
+    raise AttributeError(f"module 'lr_meta' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The configuration of one lr_meta run: a frozen dataclass loaded by hvp_bench's loader.
+"""The configuration of one lr_meta run: a frozen dataclass loaded by `expkit.config.load_config`.
 
 Keys, defaults and why are below; `load_config(LRMetaConfig, path, overrides)` rejects
 unknown keys and wrong types, `__post_init__` rejects impossible values, each with a
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from hvp_bench.config import require
+from expkit.config import require
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Figures of an lr_meta run, drawn only from its result files (redraw without re-running).
 
 `plot_all(out)` writes meta_loss, alpha and (if the quadratic study ran) quadratic,
-each as PNG and SVG, with matplotlib's Agg backend.
+each as PNG and SVG. Each `figure_*` returns a matplotlib `Figure` (object API: no
+pyplot, no backend switch, no global rcParams), so this module is safe to import in a
+notebook. Every curve is one deterministic run: no statistic over repeats is shown.
 """
 
 from __future__ import annotations
@@ -9,27 +11,27 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 
-def _save(fig, out: Path, name: str) -> None:
-    fig.tight_layout()
+def _figure(figsize) -> Figure:
+    return Figure(figsize=figsize, layout="tight")
+
+
+def _save(fig: Figure, out: Path, name: str) -> None:
     for ext in ("png", "svg"):
         # No embedded date: re-running leaves the committed SVGs byte-identical.
         fig.savefig(out / f"{name}.{ext}", dpi=110, metadata={"Date": None} if ext == "svg" else None)
-    plt.close(fig)
 
 
 def plot_meta_loss(out: Path) -> None:
     """L and ‖∂L/∂α‖ against meta-step: log-linear (left) and log-log (right)."""
     frame = pd.read_csv(out / "trajectory.csv")
     summary = json.loads((out / "summary.json").read_text())
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig = _figure((11, 4.2))
+    axes = fig.subplots(1, 2)
     for ax, loglog in zip(axes, (False, True)):
         data = frame[frame["step"] > 0] if loglog else frame
         if data.empty:  # a run that diverged at its first logged row
@@ -60,7 +62,8 @@ def plot_alpha(out: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     before, after = np.asarray(summary["alpha_before"]), np.asarray(summary["alpha_after"])
     k = np.arange(before.size)
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig = _figure((7, 4.2))
+    ax = fig.subplots()
     ax.bar(k - 0.2, before, width=0.4, label=f"before: L = {summary['loss_before']:.3g}")
     ax.bar(k + 0.2, after, width=0.4, label=f"after {summary['steps_done']} meta-steps: L = {summary['loss_after']:.3g}")
     ax.axhline(1.0, color="k", ls="--", lw=1, label="α_k = 1 (L = 0 on this hyperplane)")
@@ -81,7 +84,8 @@ def plot_quadratic(out: Path) -> None:
     """f(x_k) / f(x_0) against k for every schedule of the quadratic study."""
     curves = pd.read_csv(out / "quadratic_curves.csv")
     quad = json.loads((out / "summary.json").read_text())["quadratic"]
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig = _figure((8, 5))
+    ax = fig.subplots()
     f0 = curves["CG iterates"].iloc[0]
     for name in curves.columns[1:]:
         style = dict(color="k", ls=":", lw=2) if name == "CG iterates" else dict(marker="o", ms=3)

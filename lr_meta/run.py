@@ -25,19 +25,19 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from hvp_bench.analysis import loglog_slope
-from hvp_bench.cli import config_parser, run_cli
-from hvp_bench.config import ConfigError, config_to_dict, load_config
-from hvp_bench.results import (
-    CsvLog, environment_info, now_iso, prepare_out_dir, resumable_meta, write_csv_atomic,
-    write_json_atomic,
+from expkit.cli import EXIT_FAILURES, config_parser, run_cli
+from expkit.config import ConfigError, config_to_dict, load_config
+from expkit.fits import loglog_slope
+from expkit.provenance import environment_info
+from expkit.results import (
+    CsvLog, now_iso, prepare_out_dir, resumable_meta, write_csv_atomic, write_json_atomic,
 )
 from lr_meta import certify, closed_form, meta, quadratic
 from lr_meta.config import LRMetaConfig
 from lr_meta.problem import draw_alpha0, draw_x0, unrolled_loss, unrolled_loss_scan
 
 # Exit status of a run that diverged (bad input is 2, via run_cli).
-EXIT_DIVERGED = 3
+EXIT_DIVERGED = EXIT_FAILURES
 
 
 def columns(horizon: int) -> list[str]:

@@ -6,7 +6,7 @@ Runs the sweep (resumable, like run_hvp.py), then prints and writes compile_s.cs
 hvp_over_gradient.csv (medians over the timed runs, one run of the script).
 """
 
-from hvp_bench.cli import bench_methods, run_cli
+from hvp_bench.cli import bench
 
 if __name__ == "__main__":
-    run_cli(bench_methods)
+    bench()

@@ -5,7 +5,7 @@
 Re-running the same command resumes: finished points are skipped.
 """
 
-from hvp_bench.cli import run_cli, run_hvp
+from hvp_bench.cli import run
 
 if __name__ == "__main__":
-    run_cli(run_hvp)
+    run()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hvp_bench.config import ConfigError, load_config
+from expkit.config import ConfigError, load_config
 from lr_meta.config import LRMetaConfig
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"

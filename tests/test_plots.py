@@ -5,9 +5,10 @@ import json
 import pandas as pd
 import pytest
 
-from hvp_bench.cli import plot_hvp, run_cli
+from expkit.cli import run_cli
+from hvp_bench.cli import main_plot
 from hvp_bench.plots import plot_run
-from hvp_bench.sweep import COLUMNS
+from hvp_bench.rundir import COLUMNS
 
 
 def tiny_run(path, widths=()):
@@ -40,7 +41,7 @@ def test_figures_are_written_with_skipped_and_failed_points_marked(tmp_path):
     assert names == sorted(f"{n}.{ext}" for n in ("task_timings", "hvp_compositions", "compile_times")
                            for ext in ("png", "svg"))
     svg = (tmp_path / "run" / "task_timings.svg").read_text()
-    assert "Number of hidden layers" in svg and "Time (s)" in svg
+    assert "Number of layers" in svg and "Computation time (s)" in svg
     assert "(2) naive HVP, Hessian given: skipped" in svg
     assert "(1) full Hessian + naive HVP: failed" in svg
     assert all(p.stat().st_size > 5_000 for p in paths)
@@ -54,6 +55,6 @@ def test_width_sweep_figure_when_the_run_has_one(tmp_path):
 
 def test_plot_script_refuses_a_directory_without_results(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
-        run_cli(plot_hvp, [str(tmp_path)])
+        run_cli(main_plot, [str(tmp_path)])
     assert info.value.code == 2
     assert "has no runs.csv" in capsys.readouterr().err

@@ -10,9 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hvp_bench.cli import run_hvp
-from hvp_bench.config import ConfigError, HVPConfig
-from hvp_bench.sweep import COLUMNS, Point, finished_points, measure_point, plan_points, run_sweep
+from expkit.config import ConfigError
+from hvp_bench.cli import main_run
+from hvp_bench.config import HVPConfig
+from hvp_bench.rundir import COLUMNS
+from hvp_bench.sweep import Point, finished_points, measure_point, plan_points, run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = dict(name="tiny", depths=(1, 3), width=3, input_size=2, num_runs=3, warmup=1, device="cpu",
@@ -130,10 +132,10 @@ def test_resume_refuses_another_configs_directory(tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, match):
-    from hvp_bench.cli import run_cli
+    from expkit.cli import run_cli
 
     with pytest.raises(SystemExit) as info:
-        run_cli(run_hvp, args if "--out" in args else args + ["--out", str(tmp_path / "run")])
+        run_cli(main_run, args if "--out" in args else args + ["--out", str(tmp_path / "run")])
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1 and err.startswith("error:")
@@ -142,14 +144,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, match):
 
 def test_unknown_flag_is_one_line(capsys):
     with pytest.raises(SystemExit) as info:
-        run_hvp(["--config", "configs/hvp_smoke.toml", "--frobnicate"])
+        main_run(["--config", "configs/hvp_smoke.toml", "--frobnicate"])
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "unrecognized arguments: --frobnicate" in err and err.count("\n") == 1
 
 
 def test_smoke_config_end_to_end(tmp_path, capsys):
-    assert run_hvp(["--config", "configs/hvp_smoke.toml", "--out", str(tmp_path / "smoke")]) == 0
+    assert main_run(["--config", "configs/hvp_smoke.toml", "--out", str(tmp_path / "smoke")]) == 0
     printed = capsys.readouterr().out
     assert "median time per call (ms)" in printed and "task_timings.png" in printed
     summary = pd.read_csv(tmp_path / "smoke" / "summary.csv")

@@ -4,8 +4,8 @@ import os
 import numpy as np
 import pytest
 
-from hvp_bench.config import ConfigError
-from hvp_bench.results import CsvLog, prepare_out_dir, write_json_atomic
+from expkit.config import ConfigError
+from expkit.results import CsvLog, prepare_out_dir, write_json_atomic
 
 
 def test_append_and_read_round_trip(tmp_path):

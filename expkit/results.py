@@ -1,8 +1,9 @@
-"""Crash-safe result files: an append-only CSV log, atomic JSON, run metadata.
+"""Crash-safe result files: an append-only CSV log, atomic JSON and CSV, run directories.
 
-Generic (lr_meta uses it too). A run directory's CSV only ever grows by whole rows:
-each `append` is one `write` of complete lines followed by fsync, and opening a log
-repairs the one thing a kill -9 can leave behind, a partial last line.
+A run directory's CSV only ever grows by whole rows: each `append` is one `write` of
+complete lines followed by fsync, and opening a log repairs the one thing a kill -9 can
+leave behind, a partial last line. Derived files (summaries, meta.json) are replaced
+atomically (temporary file, fsync, rename), so a reader never sees half of one.
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import csv
 import io
 import json
 import os
-import platform
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -22,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from hvp_bench.config import ConfigError
+from expkit.config import ConfigError, config_to_dict
 
 
 # Floats must read back exactly as written (a resumed run continues from them): pandas 3
@@ -127,8 +125,6 @@ def resumable_meta(out_dir: str | Path, config, keys: Sequence[str] | None = Non
     Raises:
       ConfigError: `out_dir` holds a run with another config, or an unreadable meta.json.
     """
-    from hvp_bench.config import config_to_dict
-
     path = Path(out_dir) / "meta.json"
     if not path.is_file():
         return None
@@ -151,49 +147,3 @@ def resumable_meta(out_dir: str | Path, config, keys: Sequence[str] | None = Non
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def git_commit() -> str:
-    """HEAD's hash (with `-dirty` if the tree has changes), or 'unknown' outside git."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root, capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        return head + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def environment_info() -> dict[str, Any]:
-    """What produced a result: versions, JAX backend and device, CPU, git commit."""
-    import jax
-    import jaxlib
-
-    device = jax.devices()[0]
-    return {
-        "python": sys.version.split()[0],
-        "jax": jax.__version__,
-        "jaxlib": jaxlib.__version__,
-        "backend": jax.default_backend(),
-        "device": getattr(device, "device_kind", str(device)),
-        "device_count": jax.device_count(),
-        "cpu": cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "git_commit": git_commit(),
-    }

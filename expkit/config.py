@@ -1,0 +1,148 @@
+"""TOML configs loaded into frozen dataclasses, validated before anything runs.
+
+`load_config(cls, path, overrides)` reads a TOML file, applies `--set key=value`
+overrides, rejects unknown keys and wrong types with a one-line `ConfigError` naming
+the key, and builds the dataclass `cls`, whose `__post_init__` checks values (with
+`require`). The dataclass is the schema: its annotations are the types, its defaults
+the defaults, and comments beside them say why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+
+class ConfigError(ValueError):
+    """A bad configuration or command line; the message is one line naming the problem."""
+
+
+def load_config(cls: type, path: str | Path | None = None, overrides: typing.Sequence[str] = ()):
+    """Builds the frozen dataclass `cls` from a TOML file and `key=value` overrides.
+
+    Args:
+      cls: a dataclass whose annotated fields are the allowed keys.
+      path: TOML file, or None for the dataclass defaults.
+      overrides: strings `key=value`; the value is parsed as TOML (`3`, `1e-3`,
+        `[1, 2]`, `true`), falling back to a plain string (`device=gpu`).
+
+    Raises:
+      ConfigError: missing or unreadable file, bad TOML, unknown key, wrong type,
+        impossible value.
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path} is not valid TOML: {e}") from None
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        raw[key.strip()] = _parse_value(text.strip())
+    return config_from_dict(cls, raw)
+
+
+def config_from_dict(cls: type, raw: dict[str, Any]):
+    """Validates `raw` against the fields of dataclass `cls` and builds it."""
+    fields = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - fields)
+    if unknown:
+        raise ConfigError(
+            f"unknown config key {unknown[0]!r} (known keys: {', '.join(sorted(fields))})"
+        )
+    hints = typing.get_type_hints(cls)
+    values = {key: _coerce(key, value, hints[key]) for key, value in raw.items()}
+    return cls(**values)
+
+
+def config_to_dict(config) -> dict[str, Any]:
+    """The dataclass as plain JSON-able values (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(key: str, value: Any, tp) -> Any:
+    """Checks `value` against annotation `tp`; converts where TOML is looser (int -> float)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(key, value, option)
+            except ConfigError:
+                pass
+        raise ConfigError(f"config key {key!r} has the wrong type: got {value!r}")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(
+                f"config key {key!r} must be one of {', '.join(map(repr, args))}, got {value!r}"
+            )
+        return value
+    if origin is tuple:
+        item_type = args[0]
+        if isinstance(value, dict) and item_type is int:
+            value = _linspace_table(key, value)
+        if not isinstance(value, list):
+            raise ConfigError(f"config key {key!r} must be a list, got {value!r}")
+        return tuple(_coerce(f"{key}[{i}]", item, item_type) for i, item in enumerate(value))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key {key!r} must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key {key!r} must be an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key {key!r} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"config key {key!r} must be finite, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"config key {key!r} must be a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported annotation {_type_name(tp)} for config key {key!r}")
+
+
+def _linspace_table(key: str, table: dict) -> list[int]:
+    """`{start, stop, num}` -> the task's `np.linspace(start, stop, num, dtype=int)`."""
+    if set(table) != {"start", "stop", "num"}:
+        raise ConfigError(f"config key {key!r} as a table needs exactly start, stop, num")
+    for name in ("start", "stop", "num"):
+        _coerce(f"{key}.{name}", table[name], int)
+    if table["num"] < 1:
+        raise ConfigError(f"config key {key!r}: num must be >= 1, got {table['num']}")
+    return [int(n) for n in np.linspace(table["start"], table["stop"], table["num"], dtype=int)]
+
+
+def require(condition: bool, message: str) -> None:
+    """Raises ConfigError(message) unless `condition`; for `__post_init__` checks."""
+    if not condition:
+        raise ConfigError(message)

@@ -1,0 +1,82 @@
+"""The report's generated interpretation: one sentence per finding, from fits and ratios.
+
+Plain statements of what the measured numbers say against the model (no literature
+figures: those are cited with their sources in docs/analysis.md, not generated).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hvp_bench.cost_model import MACHINES
+from hvp_bench.plots import label
+from hvp_bench.report.tables import ms
+from hvp_bench.rundir import ok_times
+from hvp_bench.scaling import verdict
+
+
+def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, depth_rows: pd.DataFrame, meta: dict,
+                    mem: pd.DataFrame) -> list[str]:
+    lines = ["## Generated interpretation", ""]
+    for _, f in fits.iterrows():
+        if not np.isfinite(f["slope"]):
+            continue
+        m = f["method"]
+        s = (f"- **{label(m)}**: time ~ n^{f['slope']:.2f} (95% CI [{f['lo']:.2f}, {f['hi']:.2f}]), "
+             f"{verdict(f['lo'], f['hi'], f['pred_overhead'], f['pred_arithmetic'])}")
+        if np.isfinite(f["upper_slope"]) and abs(f["upper_slope"] - f["pred_arithmetic"]) < abs(f["slope"] - f["pred_arithmetic"]) - 0.05:
+            s += f"; over the upper half of depths the slope is {f['upper_slope']:.2f}, closer to the asymptotic {f['pred_arithmetic']}"
+        if np.isfinite(f["floor_k"]) and f["floor_a_s"] > 0:
+            s += f"; with a floor of {ms(f['floor_a_s'])} taken out, k = {f['floor_k']:.2f}"
+        lines.append(s + ".")
+    config = meta.get("config", {})
+    w, b = config.get("width"), config.get("batch", 1)
+    grad = ok_times(depth_rows)
+    grad = grad[grad["method"] == "gradient"]
+    if len(grad) and w and grad["depth"].nunique() >= 2:
+        med = grad.groupby("depth")["time_s"].median()
+        per_layer = np.polyfit(med.index.to_numpy(float), med.to_numpy(), 1)[0]
+        flops = 3 * 2 * b * w * w
+        backend = str(meta.get("environment", {}).get("backend", "cpu"))
+        machine = MACHINES["cpu" if backend == "cpu" else "gpu"]
+        if per_layer > 0:
+            rate = flops / per_layer
+            s = (f"- The gradient costs {per_layer * 1e6:.3g} µs per extra layer (linear fit of the "
+                 f"medians) for {flops} flops of matmuls per layer: {rate / 1e9:.3g} GFLOP/s, "
+                 f"{rate / machine.flops_per_s:.2%} of the ~{machine.flops_per_s / 1e9:.3g} GFLOP/s assumed for "
+                 f"{machine.name}.")
+            if rate < 0.1 * machine.flops_per_s:
+                s += (" So the per-layer cost is fixed overhead, not arithmetic: the regime where "
+                      "time ~ n and does not depend on w.")
+            lines.append(s)
+    if not ratios.empty:
+        hvps = [c for c in ratios if c not in ("hessian_then_hvp", "naive_hvp")]
+        if hvps:
+            med = ratios[hvps].median()
+            parts = ", ".join(f"{label(m)} {med[m]:.2f}x" for m in hvps)
+            lines.append(f"- HVP cost in gradients (median over depths): {parts}. Arithmetic-bound "
+                         "theory says about 3x for any HVP (9 matmuls against 3) and 2x to apply a "
+                         "stored linearization; step-count theory (launch-bound GPU) says 1x, and 2x "
+                         "for rev-over-rev and linearize, which run twice as many sequential loops.")
+    mem = mem[np.isfinite(mem["compiled_bytes_slope"].astype(float))] if len(mem) else mem
+    if len(mem):
+        parts = ", ".join(f"{label(r.method)} {r.compiled_bytes_slope:.2f} (predicted {r.predicted_exponent})"
+                          for r in mem.itertuples())
+        lines.append(f"- Compiled memory ~ n^k with k: {parts}.")
+    rows = ok_times(depth_rows)
+    med = rows.groupby(["method", "depth"])["time_s"].median()
+    if {"hessian_then_hvp", "naive_hvp", "hvp_rev_rev"} <= set(rows["method"]):
+        common = sorted(set(med["hessian_then_hvp"].index) & set(med["naive_hvp"].index) & set(med["hvp_rev_rev"].index))
+        if common:
+            n = common[-1]
+            th, tn, tv = med["hessian_then_hvp"][n], med["naive_hvp"][n], med["hvp_rev_rev"][n]
+            s = (f"- At n={n}: full Hessian + H@v {ms(th)}, H@v alone {ms(tn)}, autograd HVP {ms(tv)}: "
+                 f"the dense route costs {th / tv:.3g} autograd HVPs.")
+            if tn < tv:
+                s += (f" Once H is built, each further product is cheaper, so the dense route pays off "
+                      f"after about {th / (tv - tn):.3g} vectors at one point — if 4P² bytes fit.")
+            else:
+                s += " H@v alone is no faster than the autograd HVP here, so building H never pays off."
+            lines.append(s)
+    return lines + [""]

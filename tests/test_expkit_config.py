@@ -1,0 +1,59 @@
+"""The generic config loader on a config of its own: types, overrides, tables, errors."""
+
+import dataclasses
+from typing import Literal
+
+import pytest
+
+from expkit.config import ConfigError, config_to_dict, load_config, require
+
+
+@dataclasses.dataclass(frozen=True)
+class Toy:
+    name: str = "toy"
+    steps: int = 3
+    rate: float = 0.5
+    sizes: tuple[int, ...] = (1, 2)
+    mode: Literal["fast", "exact"] = "fast"
+    verbose: bool = False
+
+    def __post_init__(self):
+        require(self.steps >= 1, f"config key 'steps' must be >= 1, got {self.steps}")
+
+
+def test_defaults_file_and_overrides(tmp_path):
+    path = tmp_path / "toy.toml"
+    path.write_text('steps = 5\nsizes = { start = 10, stop = 30, num = 3 }\n')
+    toy = load_config(Toy, path, ["rate=2", "mode=exact", "verbose=true", "name=other"])
+    assert toy == Toy(name="other", steps=5, rate=2.0, sizes=(10, 20, 30), mode="exact", verbose=True)
+    assert isinstance(toy.rate, float)
+    assert config_to_dict(toy)["sizes"] == [10, 20, 30]
+    assert load_config(Toy) == Toy()
+
+
+@pytest.mark.parametrize("override, match", [
+    ("stpes=3", "unknown config key 'stpes' \\(known keys: mode, name, rate, sizes, steps, verbose\\)"),
+    ("steps=1.5", "'steps' must be an integer"),
+    ("steps=0", "'steps' must be >= 1"),
+    ("rate=inf", "'rate' must be finite"),
+    ("rate=fast", "'rate' must be a number"),
+    ("mode=slow", "'mode' must be one of 'fast', 'exact'"),
+    ("verbose=1", "'verbose' must be true or false"),
+    ("sizes=[1, 'a']", "'sizes\\[1\\]' must be an integer"),
+    ("sizes = { start = 1, num = 2 }", "needs exactly start, stop, num"),
+    ("steps", "--set expects key=value"),
+])
+def test_each_bad_value_is_one_line_naming_the_key(override, match):
+    with pytest.raises(ConfigError, match=match) as info:
+        load_config(Toy, None, [override])
+    assert "\n" not in str(info.value)
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(Toy, tmp_path / "missing.toml")
+    (tmp_path / "bad.toml").write_text("steps = = 3")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_config(Toy, tmp_path / "bad.toml")
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(Toy, tmp_path)  # a directory

@@ -1,0 +1,130 @@
+"""The shape of the code: what imports what, what importing costs, how long modules are."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("expkit", "hvp_bench", "lr_meta")
+MAX_LINES = 300
+LONG_MODULE_REASON = "Longer than 300 lines because"
+
+
+def python_files(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module named by an import statement in `path`, at any depth (lazy imports too)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def run_python(code: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("package, forbidden", [
+    ("hvp_bench", "lr_meta"), ("lr_meta", "hvp_bench"),
+    ("expkit", "hvp_bench"), ("expkit", "lr_meta"),
+])
+def test_no_imports_between_the_experiments(package, forbidden):
+    offenders = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in python_files(package) for name in imported_modules(path)
+        if name == forbidden or name.startswith(forbidden + ".")
+    }
+    assert not offenders
+
+
+def test_the_core_never_imports_jax_or_matplotlib_at_module_level():
+    for path in python_files("expkit"):
+        top_level = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Import):
+                top_level.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                top_level.add(node.module.split(".")[0])
+        assert not top_level & {"jax", "jaxlib", "matplotlib"}, path
+
+
+def test_importing_the_core_and_configs_imports_neither_jax_nor_matplotlib():
+    modules = [f"expkit.{p.stem}" for p in python_files("expkit") if p.stem != "__init__"]
+    modules += ["hvp_bench", "hvp_bench.config", "hvp_bench.cli", "lr_meta", "lr_meta.config"]
+    heavy = run_python(
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib', 'matplotlib')))"
+    )
+    assert heavy == "[]"
+
+
+def test_importing_the_plotting_modules_leaves_matplotlib_as_it_was():
+    out = run_python(
+        "import matplotlib\n"
+        "matplotlib.use('svg')\n"
+        "before = (matplotlib.get_backend(), dict(matplotlib.rcParams))\n"
+        "import hvp_bench.plots, hvp_bench.report, lr_meta.plots\n"
+        "after = (matplotlib.get_backend(), dict(matplotlib.rcParams))\n"
+        "print(before == after, 'matplotlib.pyplot' in __import__('sys').modules)"
+    )
+    assert out == "True False"
+
+
+def test_the_lazy_package_names_resolve():
+    out = run_python(
+        "import hvp_bench, lr_meta\n"
+        "print(callable(hvp_bench.hvp), hvp_bench.MLP.__name__, callable(lr_meta.unrolled_loss))"
+    )
+    assert out == "True MLP True"
+
+
+def test_no_module_is_longer_than_300_lines_without_saying_why():
+    long = []
+    for package in PACKAGES:
+        for path in python_files(package):
+            text = path.read_text()
+            if text.count("\n") > MAX_LINES and LONG_MODULE_REASON not in (ast.get_docstring(ast.parse(text)) or ""):
+                long.append(f"{path.relative_to(ROOT)}: {text.count(chr(10))} lines")
+    assert not long
+
+
+def test_scripts_are_thin_wrappers():
+    for path in sorted((ROOT / "scripts").glob("*.py")):
+        code = [line for line in path.read_text().split('"""')[-1].splitlines() if line.strip()]
+        assert len(code) <= 4, f"{path.name} holds logic; move it into a package"
+
+
+def console_scripts() -> dict[str, str]:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+
+
+def test_every_script_has_a_console_command():
+    targets = set(console_scripts().values())
+    for path in sorted((ROOT / "scripts").glob("*.py")):
+        line = next(l for l in path.read_text().splitlines() if l.startswith("from "))
+        module, name = line[len("from "):].split(" import ")
+        assert f"{module}:{name.strip()}" in targets, f"{path.name} has no [project.scripts] entry"
+
+
+@pytest.mark.parametrize("command", sorted(console_scripts()))
+def test_console_command_help(command, capsys):
+    import importlib
+
+    module, name = console_scripts()[command].split(":")
+    with pytest.raises(SystemExit) as info:
+        getattr(importlib.import_module(module), name)(["--help"])
+    assert info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
