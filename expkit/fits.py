@@ -1,8 +1,10 @@
-"""Fits of measured scaling: power laws with bootstrap CIs, and a power law above a floor.
+"""Fits of measured scaling, each with a bootstrap CI: power laws, linear slopes, ratios.
 
 Plain NumPy on arrays (no tables, no JAX), so both experiments and any analysis can use
-them. Each fit says what its uncertainty covers: the bootstrap resamples the repeated
-measurements at each x, so a CI covers run-to-run noise, not a wrong model.
+them. Data come as `groups`: x -> the repeated measurements at x (e.g. depth -> the
+timed runs). The bootstrap resamples the measurements within each x with replacement,
+recomputes the per-x median and refits; a CI is the percentile interval of the refits.
+It covers run-to-run noise only, not a wrong model (a curved log-log line).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
+Groups = Mapping[float, np.ndarray]
+
 
 @dataclasses.dataclass(frozen=True)
 class SlopeFit:
-    """A log-log slope with a bootstrap percentile CI; NaN where too few points."""
+    """A slope with a bootstrap percentile CI (log-log or linear); NaN where too few points."""
 
     slope: float
     lo: float
@@ -25,7 +29,44 @@ class SlopeFit:
     points: int
 
 
-_NO_FIT = SlopeFit(math.nan, math.nan, math.nan, math.nan, 0)
+NO_FIT = SlopeFit(math.nan, math.nan, math.nan, math.nan, 0)
+
+
+def resampled_medians(groups: Groups, n_boot: int = 2000, seed: int = 0,
+                      stat: str = "median") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(xs (k,), the per-x statistic (k,), its bootstrap replicates (n_boot, k)).
+
+    Args:
+      groups: x -> (runs,) measurements; every x needs at least one.
+      stat: "median" or "mean".
+    """
+    reduce = {"median": np.median, "mean": np.mean}[stat]
+    xs = np.array(sorted(groups), float)
+    samples = [np.asarray(groups[x], float) for x in sorted(groups)]
+    point = np.array([reduce(t) for t in samples])
+    rng = np.random.default_rng(seed)
+    boot = np.empty((n_boot, len(xs)))
+    for j, t in enumerate(samples):
+        boot[:, j] = reduce(t[rng.integers(0, len(t), size=(n_boot, len(t)))], axis=1)
+    return xs, point, boot
+
+
+def least_squares_slopes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Slopes and intercepts of y ~ a + b x for y (..., k) at once: cov(x, y) / var(x)."""
+    x = np.asarray(x, float)
+    dx = x - x.mean()
+    slope = (np.asarray(y, float) - np.mean(y, axis=-1, keepdims=True)) @ dx / (dx @ dx)
+    return slope, np.mean(y, axis=-1) - slope * x.mean()
+
+
+def percentile_ci(samples: np.ndarray, ci: float = 0.95) -> tuple[float, float]:
+    """The central `ci` interval of the finite samples; NaNs where there are none."""
+    samples = np.asarray(samples, float)
+    samples = samples[np.isfinite(samples)]
+    if samples.size == 0:
+        return math.nan, math.nan
+    lo, hi = np.quantile(samples, [(1 - ci) / 2, (1 + ci) / 2])
+    return float(lo), float(hi)
 
 
 def loglog_slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -33,62 +74,68 @@ def loglog_slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(np.unique(x)) < 2:
         return math.nan, math.nan
-    slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
+    slope, intercept = least_squares_slopes(np.log(x), np.log(y))
     return float(slope), float(intercept)
 
 
-def bootstrap_slope(groups: Mapping[float, np.ndarray], stat: str = "median", n_boot: int = 2000,
-                    ci: float = 0.95, seed: int = 0) -> SlopeFit:
-    """Log-log slope of the per-x median (or mean) time, with a bootstrap CI.
+def _fit(xs, point, boot, transform, ci) -> SlopeFit:
+    """Slope of transform(point) on transform(xs), CI from the same on each replicate."""
+    fx, fy, fb = transform(xs, point, boot)
+    keep = np.isfinite(fy)
+    if keep.sum() < 2 or len(np.unique(fx[keep])) < 2:
+        return NO_FIT
+    slope, intercept = least_squares_slopes(fx[keep], fy[keep])
+    # Replicates that lost a point (e.g. t - floor <= 0 there) are left out of the CI.
+    boot_slopes, _ = least_squares_slopes(fx[keep], fb[:, keep])
+    lo, hi = percentile_ci(boot_slopes, ci)
+    return SlopeFit(float(slope), lo, hi, float(intercept), int(keep.sum()))
 
-    The timed runs at each x are resampled with replacement, the per-x statistic
-    recomputed and the slope refitted, n_boot times; the CI is the percentile interval.
-    It covers run-to-run noise only, not a wrong model (a curved log-log line).
+
+def _log(xs, point, boot):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(xs), np.log(np.where(point > 0, point, np.nan)), np.log(np.where(boot > 0, boot, np.nan))
+
+
+def bootstrap_slope(groups: Groups, stat: str = "median", n_boot: int = 2000, ci: float = 0.95,
+                    seed: int = 0, floor: Groups | None = None) -> SlopeFit:
+    """Log-log slope of the per-x median (or mean) against x, with a bootstrap CI.
 
     Args:
-      groups: x (depth or width) -> (runs,) positive times.
-      stat: "median" or "mean".
+      groups: x -> (runs,) positive measurements.
+      floor: x -> (runs,) measurements of a fixed cost to subtract first (e.g. the
+        dispatch floor timed beside each method): the slope is then that of
+        median(t) - median(floor), the part that grows. x where it is <= 0 are dropped.
     """
-    reduce = {"median": np.median, "mean": np.mean}[stat]
-    xs = np.array(sorted(groups), float)
-    samples = [np.asarray(groups[x], float) for x in sorted(groups)]
-    if len(xs) < 2 or any(len(t) == 0 for t in samples):
-        return _NO_FIT
-    point = np.array([reduce(t) for t in samples])
-    slope, intercept = loglog_slope(xs, point)
-    rng = np.random.default_rng(seed)
-    boot = np.empty((n_boot, len(xs)))
-    for j, t in enumerate(samples):
-        boot[:, j] = reduce(t[rng.integers(0, len(t), size=(n_boot, len(t)))], axis=1)
-    # The least-squares slope of every resample at once: cov(log x, log y) / var(log x).
-    lx = np.log(xs) - np.log(xs).mean()
-    slopes = np.log(boot) @ lx / (lx @ lx)
-    lo, hi = np.quantile(slopes, [(1 - ci) / 2, (1 + ci) / 2])
-    return SlopeFit(slope, float(lo), float(hi), intercept, len(xs))
+    if len(groups) < 2 or any(len(t) == 0 for t in groups.values()):
+        return NO_FIT
+    xs, point, boot = resampled_medians(groups, n_boot, seed, stat)
+    if floor is not None:
+        if set(floor) != set(groups):
+            raise ValueError("floor must have measurements at the same x as groups")
+        _, fpoint, fboot = resampled_medians(floor, n_boot, seed + 1, stat)
+        point, boot = point - fpoint, boot - fboot
+    return _fit(xs, point, boot, _log, ci)
 
 
-def fit_floor_power_law(x: np.ndarray, y: np.ndarray,
-                        ks: np.ndarray = np.linspace(0.1, 5.0, 246)) -> dict[str, float]:
-    """T(x) = a + c x^k, a, c >= 0: the exponent with a fixed floor `a` taken out.
+def bootstrap_linear_slope(groups: Groups, n_boot: int = 2000, ci: float = 0.95, seed: int = 0,
+                           stat: str = "median") -> tuple[SlopeFit, np.ndarray]:
+    """Slope of the per-x median against x (e.g. seconds per layer), CI, and its replicates.
 
-    For each k on a grid, a and c are a linear least-squares fit of relative errors
-    (each point weighted 1/y, so small and large times count alike); the best k wins.
-    A floor (launch overhead, dispatch) bends the log-log line and hides the exponent.
-
-    Returns {"a", "c", "k", "rel_rms"}; NaNs with fewer than 3 distinct x.
+    Returns:
+      (fit, replicates (n_boot,)): the replicates let a ratio of two slopes get a CI.
     """
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if len(np.unique(x)) < 3:
-        return {"a": math.nan, "c": math.nan, "k": math.nan, "rel_rms": math.nan}
-    best = None
-    for k in ks:
-        design = np.stack([np.ones_like(x), x**k], axis=1) / y[:, None]
-        coef, *_ = np.linalg.lstsq(design, np.ones_like(y), rcond=None)
-        if coef[0] < 0:  # no negative floors: refit through zero
-            coef = np.array([0.0, np.linalg.lstsq(design[:, 1:], np.ones_like(y), rcond=None)[0][0]])
-        if coef[1] <= 0:
-            continue
-        rms = float(np.sqrt(np.mean((design @ coef - 1) ** 2)))
-        if best is None or rms < best["rel_rms"]:
-            best = {"a": float(coef[0]), "c": float(coef[1]), "k": float(k), "rel_rms": rms}
-    return best or {"a": math.nan, "c": math.nan, "k": math.nan, "rel_rms": math.nan}
+    if len(groups) < 2 or any(len(t) == 0 for t in groups.values()):
+        return NO_FIT, np.full(n_boot, np.nan)
+    xs, point, boot = resampled_medians(groups, n_boot, seed, stat)
+    slope, intercept = least_squares_slopes(xs, point)
+    boot_slopes, _ = least_squares_slopes(xs, boot)
+    lo, hi = percentile_ci(boot_slopes, ci)
+    return SlopeFit(float(slope), lo, hi, float(intercept), len(xs)), boot_slopes
+
+
+def ratio_ci(a: float, b: float, a_boot: np.ndarray, b_boot: np.ndarray,
+             ci: float = 0.95) -> tuple[float, float, float]:
+    """a / b with the percentile CI of a_boot / b_boot (independent replicates of each)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo, hi = percentile_ci(np.asarray(a_boot) / np.asarray(b_boot), ci)
+        return float(a / b) if b else math.nan, lo, hi

@@ -13,9 +13,10 @@ into one line and exit 2. Heavy imports (JAX, matplotlib) happen after parsing, 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
-from expkit.cli import OneLineParser, config_parser, run_cli
+from expkit.cli import EXIT_FAILURES, OneLineParser, config_parser, run_cli
 from expkit.config import load_config
 from hvp_bench.config import HVPConfig
 
@@ -30,14 +31,25 @@ def main_run(argv: Sequence[str] | None = None) -> int:
     config = load_config(HVPConfig, args.config, overrides)
 
     from hvp_bench.plots import plot_run
-    from hvp_bench.rundir import format_summary, summarize_runs, load_run
+    from hvp_bench.rundir import format_summary, load_run, summarize_runs
     from hvp_bench.sweep import run_sweep
 
     out_dir = run_sweep(config, args.out or f"runs/{config.name}")
-    print(format_summary(summarize_runs(load_run(out_dir)[0])))
+    summary = summarize_runs(load_run(out_dir)[0])
+    print(format_summary(summary))
     if not args.no_plots:
         for path in plot_run(out_dir):
             print(f"wrote {path}")
+    return _exit_status(summary)
+
+
+def _exit_status(summary) -> int:
+    """0, or EXIT_FAILURES after one line on stderr if points failed or timed out."""
+    from hvp_bench.sweep import failures
+
+    if message := failures(summary):
+        print(f"error: {message}; re-run the same command to retry them", file=sys.stderr)
+        return EXIT_FAILURES
     return 0
 
 
@@ -50,22 +62,32 @@ def main_bench(argv: Sequence[str] | None = None) -> int:
     import pandas as pd
 
     from expkit.results import write_csv_atomic
-    from hvp_bench.rundir import load_run, split_sweeps
-    from hvp_bench.scaling import gradient_ratios
+    from hvp_bench.rundir import load_run, split_sweeps, summarize_runs
+    from hvp_bench.scaling import gradient_ratios, marginal_costs
     from hvp_bench.sweep import run_sweep
 
     out_dir = run_sweep(config, args.out or f"runs/{config.name}")
-    runs, _ = split_sweeps(*load_run(out_dir))
+    all_runs, meta = load_run(out_dir)
+    runs, _ = split_sweeps(all_runs, meta)
     compile_s = runs.pivot_table(index="depth", columns="method", values="compile_s", aggfunc="first")
     # A method skipped or failed at every depth has no column: show it as empty.
     compile_s = compile_s.reindex(columns=list(config.methods))
     ratios = gradient_ratios(runs)
+    above_floor = gradient_ratios(runs, above_floor=True)
+    per_layer = marginal_costs(runs) if runs["depth"].nunique() >= 2 else pd.DataFrame()
     with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
         print("compile time (s), lower + XLA compile\n" + compile_s.to_string())
         print("\nmedian time / median gradient time\n" + ratios.to_string())
+        print("\nthe same, with the median dispatch floor subtracted from both\n" + above_floor.to_string())
+        if len(per_layer):
+            print("\nper extra layer: seconds, and in gradients (95% bootstrap CIs)\n"
+                  + per_layer.set_index("method").to_string())
     write_csv_atomic(out_dir / "compile_s.csv", compile_s.reset_index())
     write_csv_atomic(out_dir / "hvp_over_gradient.csv", ratios.reset_index())
-    return 0
+    write_csv_atomic(out_dir / "hvp_over_gradient_above_floor.csv", above_floor.reset_index())
+    if len(per_layer):
+        write_csv_atomic(out_dir / "per_layer.csv", per_layer)
+    return _exit_status(summarize_runs(all_runs))
 
 
 def main_plot(argv: Sequence[str] | None = None) -> int:

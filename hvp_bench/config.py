@@ -14,7 +14,7 @@ import numpy as np
 
 from expkit.config import ConfigError, config_to_dict, load_config, require
 
-__all__ = ["METHOD_NAMES", "TASK_METHODS", "ConfigError", "HVPConfig", "config_to_dict", "load_config"]
+__all__ = ["FLOOR_METHOD", "METHOD_NAMES", "TASK_METHODS", "ConfigError", "HVPConfig", "config_to_dict", "load_config"]
 
 # The methods a sweep may time, in display order. hvp_bench.methods builds its registry
 # from these names and refuses to import if the two ever disagree; the names live here so
@@ -29,6 +29,8 @@ METHOD_NAMES = (
     "hvp_linearized_apply",
     "gradient",
 )
+FLOOR_METHOD = "dispatch_floor"
+"""Timed at every point beside the configured methods: a trivial call on the same arguments."""
 TASK_METHODS = ("hessian_then_hvp", "naive_hvp", "hvp_rev_rev")
 """The task's three timings, in its order: (1) Hessian + H@v, (2) H@v given H, (3) autograd HVP."""
 
@@ -49,8 +51,14 @@ class HVPConfig:
     output_size: int = 1
     batch: int = 1
     dtype: Literal["float32", "float64"] = "float32"
-    # scan compiles in constant time; the task's Python loop cannot compile at 1000 layers.
-    form: Literal["scan", "unrolled"] = "scan"
+    # How float32 matmuls run. "highest" is true float32; JAX's "default" lets recent
+    # GPUs use TF32 (an H100 does), which is faster and less precise. Recorded in
+    # meta.json and in every figure's title.
+    matmul_precision: Literal["default", "high", "highest"] = "highest"
+    # The network's forms timed at every point, interleaved: "scan" (hidden layers in one
+    # lax.scan: compiles in constant time) and "unrolled" (the task's Python loop: its
+    # compile time grows with depth and it cannot compile 1000 layers on 24 GB).
+    forms: tuple[Literal["scan", "unrolled"], ...] = ("scan",)
     # Weights are init_scale * N(0, 1) ("normal", the task's own with scale 1.0), or
     # divided by sqrt(fan_in) ("fan_in"). Neither keeps a deep GELU chain alive at every
     # width; runs.csv records whether each result was finite and non-zero.
@@ -59,8 +67,22 @@ class HVPConfig:
     methods: tuple[str, ...] = ("hessian_then_hvp", "naive_hvp", "hvp_rev_rev")
     num_runs: int = 10
     warmup: int = 1
+    # At each (depth, width) every method is compiled and warmed up, then timed run by
+    # run, all methods in each round: "shuffled" in an order drawn from (seed, depth,
+    # width) each round, or "round_robin" in config order, so that slow drift of a
+    # shared machine spreads over all methods instead of landing on the last one.
+    order: Literal["shuffled", "round_robin"] = "shuffled"
     seed: int = 0
+    # "cpu" and "gpu" pin the JAX platform of the measuring process (an error if it is
+    # not available); "auto" takes JAX's default. runs.csv records the backend used.
     device: Literal["auto", "cpu", "gpu"] = "auto"
+    # The most seconds one method may take at one point (compile, build, warm-up and
+    # timed runs together) before its worker is killed and the point recorded as
+    # `timeout`; 0: no limit.
+    point_timeout_s: float = 600.0
+    # A (form, method) whose compile took longer than this at one depth is skipped at
+    # the deeper depths (the unrolled form's compile grows with depth); 0: no limit.
+    compile_budget_s: float = 0.0
     # Dense-Hessian points predicted above this are skipped; 0 means a safe fraction of
     # the free host (CPU) or device (GPU) memory.
     memory_budget_gb: float = 0.0
@@ -80,7 +102,10 @@ class HVPConfig:
         require(self.warmup >= 0, f"config key 'warmup' must be >= 0, got {self.warmup}")
         require(self.hessian_block >= 0, f"config key 'hessian_block' must be >= 0, got {self.hessian_block}")
         require(self.init_scale > 0, f"config key 'init_scale' must be > 0, got {self.init_scale}")
-        require(self.memory_budget_gb >= 0, f"config key 'memory_budget_gb' must be >= 0, got {self.memory_budget_gb}")
+        for key in ("memory_budget_gb", "point_timeout_s", "compile_budget_s"):
+            require(getattr(self, key) >= 0, f"config key {key!r} must be >= 0, got {getattr(self, key)}")
+        require(len(self.forms) > 0, "config key 'forms' must not be empty")
+        require(len(set(self.forms)) == len(self.forms), "config key 'forms' lists a form twice")
         require(all(w >= 1 for w in self.widths), f"config key 'widths' must be >= 1, got {list(self.widths)}")
         require(len(self.methods) > 0, "config key 'methods' must not be empty")
         for m in self.methods:

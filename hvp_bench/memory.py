@@ -1,8 +1,19 @@
 """Memory: what a point will need, what the machine has, and the guard between them.
 
-A dense float32 Hessian needs 4 P^2 bytes (1 GB at P = 16k, 16 GB at 64k): the one
-method whose memory grows with the square of the model. Building it with `jax.hessian`
-vectorises all P columns, so each layer's residuals are held P times over.
+A dense float32 Hessian needs H = 4 P^2 bytes (1 GB at P = 16k, 16 GB at 64k): the one
+method whose memory grows with the square of the model. Building it vectorises C
+columns at once (C = P with `jax.hessian`, else the block size), and each of them
+carries its own tangent of the activation tape.
+
+`predicted_bytes` is a model of XLA's compiled memory analysis (arguments + outputs +
+temporaries), fitted on this suite's MLP (scan form, XLA:CPU, jax 0.10.2) over widths
+4-256, batches 1-256 and depths 8-1000, with s bytes a number and n·w·b the activation
+tape:
+  dense build (naive_hvp's prepare): P s + H + [H + C P s + 5 C n w b s]
+  hessian_then_hvp:                 3 P s + [2 H + C P s / 2 + 5 C n w b s]
+  every other method:               p P s + t n w b s, (p, t) per method below.
+tests/test_memory.py checks it against the compiled figure (within 25% at the smoke
+and homework sizes and across widths and batches).
 """
 
 from __future__ import annotations
@@ -10,15 +21,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Residual arrays a reverse pass keeps per layer and batch row (the layer input and the
-# GELU pre-activation), and the extra tangent copies a second-order pass adds.
-_RESIDUALS_PER_LAYER = 2
-_SECOND_ORDER_FACTOR = 3
+# (copies of the P-sized vectors, copies of the activation tape) held at the peak of
+# each linear-cost method: inputs, outputs and gradient-sized temporaries; the tape and
+# its tangents (rev-over-rev and linearize keep two tapes).
+_LINEAR_COPIES = {
+    "gradient": (3, 6),
+    "hvp_fwd_rev": (5, 12),
+    "hvp_rev_fwd": (5, 14),
+    "hvp_rev_rev": (6, 23),
+    "hvp_linearize": (5, 24),
+    "hvp_linearized_apply": (4, 24),
+    "dispatch_floor": (1, 0),  # unused arguments are pruned from the executable: v only
+}
+_TANGENT_TAPES_PER_COLUMN = 5  # per vectorised Hessian column, in units of the tape n w b s
 
 
 def predicted_bytes(method: str, params: int, depth: int, width: int, batch: int,
                     itemsize: int, hessian_block: int = 0) -> int:
-    """An analytic estimate of one method's peak working memory, in bytes.
+    """The predicted peak of XLA's compiled memory analysis for one method, in bytes.
 
     Args:
       method: a registry name.
@@ -27,16 +47,16 @@ def predicted_bytes(method: str, params: int, depth: int, width: int, batch: int
       itemsize: bytes per number (4 for float32).
       hessian_block: columns per block when building the dense Hessian (0: all P).
     """
-    activations = depth * width * batch * itemsize * _RESIDUALS_PER_LAYER
-    vectors = 4 * params * itemsize  # x, v, the output and one gradient-sized temporary
+    s, tape = itemsize, depth * width * batch * itemsize
     if method in ("hessian_then_hvp", "naive_hvp"):
         columns = params if hessian_block <= 0 else min(hessian_block, params)
-        hessian = params * params * itemsize
-        # naive_hvp is given H, but H is built first: the build's temporaries count too.
-        return hessian + columns * activations * _SECOND_ORDER_FACTOR + vectors
-    if method == "gradient":
-        return activations + vectors
-    return activations * _SECOND_ORDER_FACTOR + vectors
+        hessian = params * params * s
+        tangents = _TANGENT_TAPES_PER_COLUMN * columns * tape
+        if method == "naive_hvp":  # its peak is building the H it is then given
+            return params * s + 2 * hessian + columns * params * s + tangents
+        return 3 * params * s + 2 * hessian + columns * params * s // 2 + tangents
+    vectors, tapes = _LINEAR_COPIES[method]
+    return vectors * params * s + tapes * tape
 
 
 def available_host_bytes() -> int:

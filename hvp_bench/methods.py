@@ -13,11 +13,13 @@ other AD compositions, named after how they compose: `hvp_<outer>_<inner>`.
 | hvp_linearized_apply  | apply a stored linearization to v          | ~1, given the tape    |
 | hessian_then_hvp      | dense H (P fwd-over-rev HVPs), then H @ v  | ~P, memory 4 P^2 B    |
 | naive_hvp             | H @ v with H given                         | P^2 flops             |
+| dispatch_floor        | v[:1]: the fixed cost of a call (timed at every point) | 0     |
 
 `REGISTRY` maps each name to a `Method` with one calling convention, so a sweep loops
 over names: `state = method.prepare(f, x)` (untimed; the dense Hessian for naive_hvp,
 the linearization for hvp_linearized_apply, else None), then
-`method.apply(f, state, x, v) -> (P,)` is what gets timed.
+`method.apply(f, state, x, v) -> (P,)` is what gets timed (hvp_bench.timing compiles it
+with the network's input as an argument of the timed function).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from hvp_bench.config import METHOD_NAMES, TASK_METHODS  # noqa: F401 (TASK_METHODS re-exported)
+from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS  # noqa: F401 (TASK_METHODS re-exported)
 
 Array = jax.Array
 ScalarFn = Callable[[Array], Array]
@@ -142,10 +144,13 @@ REGISTRY: dict[str, Method] = {
         Method("hvp_linearize", lambda f, s, x, v: hvp_linearize(f, x, v)),
         Method("hvp_linearized_apply", lambda f, lin, x, v: lin(v), _linearize_state),
         Method("gradient", lambda f, s, x, v: gradient(f, x)),
+        # The fixed cost of calling a compiled function with these arguments (dispatch,
+        # argument handling, synchronisation): measured at every point, never inferred.
+        Method(FLOOR_METHOD, lambda f, s, x, v: v[:1]),
     ]
 }
 
-if tuple(REGISTRY) != METHOD_NAMES:  # the config validates names without importing this module
+if tuple(REGISTRY) != (*METHOD_NAMES, FLOOR_METHOD):  # configs are validated without this module
     raise ImportError(f"hvp_bench.config.METHOD_NAMES {METHOD_NAMES} != registry {tuple(REGISTRY)}")
 
 

@@ -155,13 +155,19 @@ class MLP:
         """The task's input, `ones((batch, layer_sizes[0]))`."""
         return jnp.ones((self.batch, self.layer_sizes[0]), self.dtype)
 
-    def loss(self, params: Array) -> Array:
-        """The task's loss `sum(forward(ones))`, as a function of the flat `params`.
+    def loss(self, params: Array, inputs: Array | None = None) -> Array:
+        """The task's loss `sum(forward(x))` as a function of the flat `params`.
 
         Unlike the task's template (which closes over the weights and ignores its
         argument, so its Hessian is zero), this reads every weight from `params`.
+
+        Args:
+          params: (P,).
+          inputs: (batch, layer_sizes[0]); None for the task's `ones`. The sweep passes
+            them as an argument of every timed function, so XLA cannot fold the input
+            into the compiled program.
         """
-        return jnp.sum(self.apply(params, self.inputs()))
+        return jnp.sum(self.apply(params, self.inputs() if inputs is None else inputs))
 
 
 def health(f, x: Array, v: Array) -> dict[str, bool]:

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hvp_bench.config import METHOD_NAMES, TASK_METHODS
-from hvp_bench.rundir import load_summary
+from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
+from hvp_bench.rundir import forms_of, load_run, load_summary, summarize_runs
 
 LABELS = {
     "hessian_then_hvp": "(1) full Hessian + naive HVP",
@@ -36,8 +36,10 @@ LABELS = {
     "hvp_linearize": "linearize + apply",
     "hvp_linearized_apply": "apply stored linearization",
     "gradient": "gradient (baseline)",
+    FLOOR_METHOD: "dispatch floor (a trivial call)",
 }
-COLORS = dict(zip(METHOD_NAMES, matplotlib.colormaps["tab10"].colors))
+COLORS = dict(zip((*METHOD_NAMES, FLOOR_METHOD), matplotlib.colormaps["tab10"].colors))
+FORM_STYLES = {"scan": "-", "unrolled": "--"}
 STATUS_MARKERS = {"skipped": "x", "failed": "X"}
 MEAN_STD = "mean ± 1 std over runs"
 MEDIAN_IQR = "median, bars 25th-75th percentile over runs"
@@ -47,14 +49,15 @@ def label(method: str) -> str:
     return LABELS.get(method, method)
 
 
-def title(meta: dict, what: str, show_width: bool = True) -> str:
-    """`what` over a line naming the model, precision and device of the run."""
+def title(meta: dict, what: str, show_width: bool = True, form: str | None = None) -> str:
+    """`what` over a line naming the model, precision, form and device of the run."""
     config, env = meta.get("config", {}), meta.get("environment", {})
     width = f"width {config.get('width', '?')}, " if show_width else ""
-    precision = config.get("matmul_precision")
-    precision = f" (matmul {precision})" if precision else ""
-    return (f"{what}\n{width}batch {config.get('batch', '?')}, {config.get('dtype', '?')}{precision}, "
-            f"{config.get('form', '?')} form, {env.get('device', '?')}")
+    # Runs from before the key existed ran with JAX's default precision (TF32 on an H100).
+    precision = config.get("matmul_precision", "default")
+    form = form or meta.get("_form") or (config.get("forms") or [config.get("form", "?")])[0]
+    return (f"{what}\n{width}batch {config.get('batch', '?')}, {config.get('dtype', '?')} "
+            f"(matmul precision {precision}), {form} form{'s' * (' and ' in form)}, {env.get('device', '?')}")
 
 
 def draw_points(ax, summary: pd.DataFrame, methods: Sequence[str], x: str, stat: str = "median") -> None:
@@ -122,9 +125,9 @@ def figure_task_timings(summary: pd.DataFrame, meta: dict) -> Figure:
 
 
 def figure_compositions(summary: pd.DataFrame, meta: dict) -> Figure:
-    """Every HVP composition and the gradient against depth, log y, median and quartiles."""
+    """Every HVP composition, the gradient and the dispatch floor against depth, log y."""
     fig, ax = _axes()
-    hvps = [m for m in METHOD_NAMES if m not in ("hessian_then_hvp", "naive_hvp")]
+    hvps = [m for m in (*METHOD_NAMES, FLOOR_METHOD) if m not in ("hessian_then_hvp", "naive_hvp")]
     draw_points(ax, summary, hvps, "depth", stat="median")
     ax.set_yscale("log")
     ax.set_xlabel("Number of hidden layers")
@@ -163,19 +166,55 @@ def figure_width_sweep(summary: pd.DataFrame, meta: dict) -> Figure:
     return fig
 
 
+def figure_forms(summary: pd.DataFrame, meta: dict) -> Figure:
+    """Compile time and median run time of each method in each form against depth."""
+    fig, axes = _axes((14, 5.5), ncols=2)
+    for ax, (column, ylabel) in zip(axes, (("compile_s", "Compile time (s)"), ("median_s", "Computation time (s)"))):
+        for (form, method), data in summary[summary["status"] == "ok"].groupby(["form", "method"]):
+            data = data.sort_values("depth")
+            ax.plot(data["depth"], data[column], FORM_STYLES.get(form, ":"), marker="o", markersize=3,
+                    color=COLORS.get(method), label=f"{label(method)}, {form}")
+        skipped = summary[summary["status"] != "ok"]
+        for row, ((form, method), data) in enumerate(skipped.groupby(["form", "method"])):
+            ax.plot(data["depth"], [0.03 + 0.04 * row] * len(data), "x", color=COLORS.get(method), markersize=8,
+                    transform=ax.get_xaxis_transform(), clip_on=False,
+                    label=f"{label(method)}, {form}: {'/'.join(sorted(set(data['status'])))}")
+        ax.set_yscale("log")
+        ax.set_xlabel("Number of hidden layers")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[1].set_title(MEDIAN_IQR.split(",")[0] + " over runs")
+    axes[0].set_title("one compile per point")
+    _legend_outside(axes[1])
+    fig.suptitle(title(meta, "The task's unrolled Python loop against lax.scan (solid: scan, dashed: "
+                             "unrolled)", form="unrolled and scan"))
+    return fig
+
+
 def plot_run(run_dir: str | Path) -> list[Path]:
     """Draws every figure of a run into its directory; returns the paths written.
+
+    With several network forms, the figures of the first form have plain names, those
+    of the others a `_<form>` suffix, and `forms` compares them.
 
     Raises:
       ConfigError: no run directory, or an empty or unreadable runs.csv or meta.json.
     """
     run_dir = Path(run_dir)
-    depth_sweep, width_sweep, meta = load_summary(run_dir)
+    rows, meta = load_run(run_dir)
+    forms = forms_of(meta, rows)
     written: list[Path] = []
-    if depth_sweep["depth"].nunique() > 1:  # a width-only run has one depth
-        written += save_figure(figure_task_timings(depth_sweep, meta), run_dir, "task_timings")
-        written += save_figure(figure_compositions(depth_sweep, meta), run_dir, "hvp_compositions")
-        written += save_figure(figure_compile_times(depth_sweep, meta), run_dir, "compile_times")
-    if width_sweep["width"].nunique() > 1:
-        written += save_figure(figure_width_sweep(width_sweep, meta), run_dir, "width_sweep")
+    for i, form in enumerate(forms):
+        depth_sweep, width_sweep, _ = load_summary(run_dir, form)
+        suffix = "" if i == 0 else f"_{form}"
+        if depth_sweep["depth"].nunique() > 1:  # a width-only run has one depth
+            for name, draw in (("task_timings", figure_task_timings), ("hvp_compositions", figure_compositions),
+                               ("compile_times", figure_compile_times)):
+                written += save_figure(draw(depth_sweep, {**meta, "_form": form}), run_dir, name + suffix)
+        if width_sweep["width"].nunique() > 1:
+            written += save_figure(figure_width_sweep(width_sweep, meta), run_dir, "width_sweep" + suffix)
+    if len(forms) > 1:
+        width = meta.get("config", {}).get("width")
+        summary = summarize_runs(rows[rows["width"] == width] if width is not None else rows)
+        written += save_figure(figure_forms(summary, meta), run_dir, "forms")
     return written

@@ -20,13 +20,17 @@ import pandas as pd
 from expkit.config import ConfigError
 
 COLUMNS = [
-    "depth", "width", "method", "run_index", "status", "time_s", "compile_s", "prepare_s",
-    "params", "batch", "dtype", "form", "predicted_bytes", "compiled_bytes", "finite",
-    "nonzero", "note",
+    "depth", "width", "form", "method", "run_index", "order", "status", "time_s", "compile_s",
+    "prepare_s", "params", "batch", "dtype", "backend", "predicted_bytes", "compiled_bytes",
+    "budget_bytes", "finite", "nonzero", "note",
 ]
-"""runs.csv's columns, in order."""
+"""runs.csv's columns, in order. `compile_s`: every compile the method needs (naive_hvp's
+includes building H); `prepare_s`: running its untimed setup. `order`: the call's position within its round of the
+interleaved timing; `backend`: the JAX platform the point ran on; `budget_bytes`: the
+memory budget in force (a skipped point is reconsidered on resume if it rose)."""
 
-POINT_KEYS = ["depth", "width", "method"]
+POINT_KEYS = ["depth", "width", "form", "method"]
+STATUSES = ("ok", "skipped", "failed", "timeout")
 
 
 def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
@@ -48,6 +52,9 @@ def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
         raise ConfigError(f"{path} lacks column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
     if runs.empty:
         raise ConfigError(f"{path} has no rows (no point measured yet)")
+    # Runs written before a column existed read with it empty (and the scan form).
+    runs = runs.reindex(columns=list(dict.fromkeys([*COLUMNS, *runs.columns])))
+    runs["form"] = runs["form"].astype(object).where(runs["form"].notna(), "scan")
     meta_path = run_dir / "meta.json"
     meta = {}
     if meta_path.is_file():
@@ -85,9 +92,22 @@ def summarize_runs(rows: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
-def split_sweeps(runs: pd.DataFrame, meta: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(depth sweep rows at the config's width, width sweep rows at width_depth or empty)."""
+def forms_of(meta: dict, runs: pd.DataFrame) -> list[str]:
+    """The run's network forms, the config's first (the primary one) first."""
     config = meta.get("config", {})
+    forms = list(config.get("forms") or ([config["form"]] if "form" in config else []))
+    return forms + [f for f in runs["form"].dropna().unique() if f not in forms]
+
+
+def split_sweeps(runs: pd.DataFrame, meta: dict, form: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(depth sweep rows at the config's width, width sweep rows at width_depth or empty).
+
+    Args:
+      form: keep this network form only; None: the run's primary form (its first).
+    """
+    config = meta.get("config", {})
+    forms = forms_of(meta, runs)
+    runs = runs[runs["form"] == (form or (forms[0] if forms else "scan"))]
     width = config.get("width")
     if width is None or not (runs["width"] == width).any():
         width = runs["width"].mode().iloc[0]
@@ -99,10 +119,10 @@ def split_sweeps(runs: pd.DataFrame, meta: dict) -> tuple[pd.DataFrame, pd.DataF
     return depth_rows, width_rows
 
 
-def load_summary(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Per-point summaries of the depth sweep and the width sweep, and meta.json."""
+def load_summary(run_dir: str | Path, form: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Per-point summaries of the depth sweep and the width sweep (of one form), and meta.json."""
     rows, meta = load_run(run_dir)
-    depth_rows, width_rows = split_sweeps(rows, meta)
+    depth_rows, width_rows = split_sweeps(rows, meta, form)
     return summarize_runs(depth_rows), summarize_runs(width_rows), meta
 
 
@@ -115,7 +135,7 @@ def format_summary(summary: pd.DataFrame) -> str:
         for m, s in zip(summary["median_s"], summary["status"])
     ]
     table = summary.assign(cell=cell).pivot_table(
-        index=["width", "depth"], columns="method", values="cell", aggfunc="first", sort=True
+        index=["form", "width", "depth"], columns="method", values="cell", aggfunc="first", sort=True
     )
     order = [m for m in summary["method"].drop_duplicates()]
     return "median time per call (ms)\n" + table[order].to_string()

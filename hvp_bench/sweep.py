@@ -1,26 +1,30 @@
-"""The sweep: points (depth, width, method) measured one by one, rows appended as they come.
+"""The sweep: shapes (depth, width) measured one by one, rows appended as each completes.
 
-Points are measured in a worker process (one, reused), so a point that kills its
-process (the OOM killer while compiling or running a dense Hessian) is recorded as
-`failed` and the sweep goes on with a fresh worker. The parent process never starts a
-JAX backend: it plans, writes files and draws the progress bar.
-
-The files it writes and how they are read back are in hvp_bench/rundir.py.
+A point is (depth, width, form, method). All unfinished points of one shape are measured
+together in a worker process (hvp_bench.measure), interleaved run by run, with the
+dispatch floor among them. The parent never starts JAX: it plans, writes files, draws
+the progress bar, and deals with a worker that dies or hangs:
+- died (e.g. the OOM killer): the method in flight is recorded `failed`, the shape's
+  other points are measured again in a fresh worker;
+- hung past `point_timeout_s`: the worker is killed, the method recorded `timeout`;
+- the worker exits by itself within a second if the parent is killed (expkit.worker).
+Once a (form, method) compiled slower than `compile_budget_s`, timed out or killed its
+worker at one depth, its deeper depths are skipped (`depth_skip`). On resume, finished
+points are kept: `ok` ones with all runs, and `skipped` ones that still do not fit the
+(possibly raised) memory budget. Failed, timed-out and depth-skipped points are
+measured again. Files: hvp_bench/rundir.py.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
-import multiprocessing
 import os
 import sys
+import time
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -28,220 +32,198 @@ from expkit.config import ConfigError, config_to_dict
 from expkit.results import (
     CsvLog, now_iso, prepare_out_dir, resumable_meta, write_csv_atomic, write_json_atomic,
 )
-from hvp_bench.config import HVPConfig
+from expkit.worker import Worker, WorkerDied, WorkerError, WorkerTimeout
+from hvp_bench.config import FLOOR_METHOD, HVPConfig
 from hvp_bench.rundir import COLUMNS, POINT_KEYS, summarize_runs
 
 # Keys that change what a measurement means; a run directory is only resumed with the same.
 MEASUREMENT_KEYS = (
-    "width", "input_size", "output_size", "batch", "dtype", "form", "init", "init_scale", "num_runs",
-    "warmup", "seed", "device", "hessian_block",
+    "width", "input_size", "output_size", "batch", "dtype", "matmul_precision", "init",
+    "init_scale", "num_runs", "warmup", "order", "seed", "device", "hessian_block",
 )
-_PLATFORMS = {"cpu": "cpu", "gpu": "cuda"}
+MEASURE = "hvp_bench.measure:measure_shape"
 
 
 @dataclasses.dataclass(frozen=True)
 class Point:
     depth: int
     width: int
+    form: str
     method: str
 
 
-def plan_points(config: HVPConfig) -> list[Point]:
-    """The depth sweep at `width`, then the width sweep at `width_depth`, method by method."""
+def plan_shapes(config: HVPConfig) -> list[tuple[int, int]]:
+    """The depth sweep at `width`, then the width sweep at `width_depth`."""
     shapes = [(d, config.width) for d in config.depths]
-    shapes += [(config.width_depth, w) for w in config.widths if (config.width_depth, w) not in shapes]
-    return [Point(d, w, m) for d, w in shapes for m in config.methods]
+    return shapes + [(config.width_depth, w) for w in config.widths if (config.width_depth, w) not in shapes]
 
 
-# --- the worker side --------------------------------------------------------------------
+def plan_points(config: HVPConfig) -> list[Point]:
+    """Every point, shape by shape; at each, every form x (methods + the dispatch floor)."""
+    return [Point(d, w, f, m) for d, w in plan_shapes(config) for f in config.forms
+            for m in (*config.methods, FLOOR_METHOD)]
 
 
-def _init_worker(device: str) -> None:
-    # Must happen before JAX starts a backend in this (fresh, spawned) process.
-    if device in _PLATFORMS:
-        os.environ["JAX_PLATFORMS"] = _PLATFORMS[device]
+def _point(row) -> Point:
+    return Point(int(row[0]), int(row[1]), str(row[2]), str(row[3]))
 
 
-def preflight(device: str) -> dict[str, Any]:
-    """Starts the JAX backend and describes it; raises if `device` is not available."""
-    import jax
-
-    from expkit.provenance import environment_info
-    from hvp_bench.memory import default_budget_bytes
-
-    info = environment_info()
-    if device == "gpu" and info["backend"] not in ("gpu", "cuda", "rocm"):
-        raise RuntimeError(f"device 'gpu' asked for, but JAX's backend is {info['backend']}")
-    info["memory_budget_auto_bytes"] = default_budget_bytes(jax.devices()[0])
-    return info
-
-
-def measure_point(config: HVPConfig, point: Point) -> list[dict[str, Any]]:
-    """Builds the model, checks memory, compiles and times one method; returns its rows."""
-    import jax
-    import jax.numpy as jnp
-
-    from hvp_bench import memory
-    from hvp_bench.methods import get_method
-    from hvp_bench.model import MLP, layer_sizes_for
-    from hvp_bench.timing import compile_method, compile_prepare, memory_of, prepare_state, time_compiled
-
-    dtype = jnp.dtype(config.dtype)
-    model = MLP(
-        jax.random.PRNGKey(config.seed),
-        layer_sizes_for(point.depth, point.width, config.input_size, config.output_size),
-        form=config.form, init=config.init, init_scale=config.init_scale, dtype=dtype,
-        batch=config.batch,
-    )
-    base = {
-        "depth": point.depth, "width": point.width, "method": point.method,
-        "params": model.num_params, "batch": config.batch, "dtype": config.dtype, "form": config.form,
-        "predicted_bytes": memory.predicted_bytes(
-            point.method, model.num_params, point.depth, point.width, config.batch,
-            dtype.itemsize, config.hessian_block,
-        ),
-    }
-    def skipped(reason: str, compiled_bytes: int) -> list[dict[str, Any]]:
-        return [{**base, "run_index": 0, "status": "skipped", "compiled_bytes": compiled_bytes,
-                 "note": reason}]
-
-    budget = int(config.memory_budget_gb * 1e9) or memory.default_budget_bytes(jax.devices()[0])
-    reason = memory.over_budget(base["predicted_bytes"], budget)
-    if reason:
-        return skipped(f"predicted {reason}", 0)
-
-    method = get_method(point.method, config.hessian_block)
-    f, x = model.loss, model.get_params()
-    v = jax.random.normal(jax.random.PRNGKey(config.seed + 1), x.shape, dtype)
-    compiled_bytes = 0
-    try:
-        # The state (naive_hvp's Hessian) is built before the timed call: its
-        # temporaries count against the budget too.
-        prepare = compile_prepare(method, f, x)
-        if prepare is not None:
-            compiled_bytes = memory_of(prepare).get("total_bytes", 0)
-            if reason := memory.over_budget(compiled_bytes, budget):
-                return skipped(f"compiled prepare {reason}", compiled_bytes)
-        state, prepare_s = prepare_state(method, f, x, prepare)
-        compiled, compile_s = compile_method(method, f, x, v, state)
-        compiled_bytes = max(compiled_bytes, memory_of(compiled).get("total_bytes", 0))
-        if reason := memory.over_budget(compiled_bytes, budget):
-            return skipped(f"compiled {reason}", compiled_bytes)
-        times, out = time_compiled(compiled, (state, x, v), config.num_runs, config.warmup)
-    except Exception as e:  # device OOM, XLA errors: recorded, and the sweep goes on
-        return [{**base, "run_index": 0, "status": "failed", "compiled_bytes": compiled_bytes,
-                 "note": _one_line(e)}]
-    out = np.asarray(out)
-    health = {"finite": bool(np.isfinite(out).all()), "nonzero": bool((out != 0).any())}
-    return [
-        {**base, **health, "run_index": i, "status": "ok", "time_s": t, "compile_s": compile_s,
-         "prepare_s": prepare_s, "compiled_bytes": compiled_bytes, "note": ""}
-        for i, t in enumerate(times)
-    ]
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"[:300]
-
-
-# --- the parent side --------------------------------------------------------------------
-
-
-class Worker:
-    """One spawned process that measures points; restarted after it dies."""
-
-    def __init__(self, device: str):
-        self.device = device
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-
-    def call(self, fn: Callable, *args):
-        if self._pool is None:
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(self.device,),
-            )
-        try:
-            return self._pool.submit(fn, *args).result()
-        except BrokenProcessPool:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-
-def finished_points(rows: pd.DataFrame, num_runs: int) -> tuple[set[Point], pd.DataFrame]:
+def finished_points(rows: pd.DataFrame, num_runs: int, budget_bytes: int) -> tuple[set[Point], pd.DataFrame]:
     """Points done for good, and the rows with every other point's rows dropped.
 
-    Done: `ok` with all num_runs rows, or `skipped` (over the memory budget, which a
-    re-run would decide again the same way). A `failed` point (a killed worker, a
-    device error) and a point cut short by a kill are measured again on resume.
+    Done: `ok` with all num_runs rows, or `skipped` for memory and still over
+    `budget_bytes` (a point skipped under a smaller budget is tried again).
     """
     if rows.empty:
         return set(), rows
     counts = rows.groupby(POINT_KEYS)["status"].agg(["size", "first", "nunique"])
-    done = counts[
-        ((counts["first"] == "ok") & (counts["size"] == num_runs) & (counts["nunique"] == 1))
-        | ((counts["first"] == "skipped") & (counts["size"] == 1))
-    ]
-    finished = {Point(int(d), int(w), str(m)) for d, w, m in done.index}
-    mask = [Point(int(d), int(w), str(m)) in finished for d, w, m in rows[POINT_KEYS].itertuples(index=False)]
+    needed = rows.groupby(POINT_KEYS)[["predicted_bytes", "compiled_bytes"]].max().max(axis=1)
+    note = rows.groupby(POINT_KEYS)["note"].first().astype(str)  # NaN (no note) reads "nan"
+    ok = (counts["first"] == "ok") & (counts["size"] == num_runs) & (counts["nunique"] == 1)
+    still_too_big = (counts["first"] == "skipped") & (counts["size"] == 1) & note.str.contains("GB > budget") & (
+        needed > budget_bytes)
+    finished = {_point(k) for k in counts.index[ok | still_too_big]}
+    mask = [_point(k) in finished for k in rows[POINT_KEYS].itertuples(index=False)]
     return finished, rows[mask]
 
 
+def depth_skip(rows: pd.DataFrame, config: HVPConfig, point: Point) -> str | None:
+    """Why `point` is skipped because of a shallower depth of the same (width, form, method), or None.
+
+    Deeper is costlier, so once a (form, method) took longer than `compile_budget_s` to
+    compile, ran out of time, or killed its worker (out of memory), the deeper depths of
+    this run are skipped. Such skips are decided again on resume.
+    """
+    if rows.empty:
+        return None
+    same = rows[(rows["width"] == point.width) & (rows["form"] == point.form) & (rows["method"] == point.method)
+                & (rows["depth"] < point.depth)]
+    compile_s = pd.to_numeric(same["compile_s"], errors="coerce")
+    slow = (compile_s > config.compile_budget_s) if config.compile_budget_s > 0 else compile_s.isna() & False
+    lost = same["status"].isin(["timeout"]) | ((same["status"] == "failed") & same["note"].astype(str).str.contains(
+        "worker process died"))
+    if not (slow | lost).any():
+        return None
+    first = same[slow | lost].sort_values("depth").iloc[0]
+    why = (f"took {first['compile_s']:.1f} s > compile_budget_s={config.compile_budget_s:g} s to compile"
+           if first["status"] == "ok" else f"was lost ({first['status']}: {first['note']})")
+    return f"skipped after depth {int(first['depth'])}, where it {why}"
+
+
+def _lost_point_row(config: HVPConfig, point: Point, status: str, note: str) -> dict[str, Any]:
+    return {"depth": point.depth, "width": point.width, "form": point.form, "method": point.method,
+            "run_index": 0, "status": status, "batch": config.batch, "dtype": config.dtype, "note": note}
+
+
+class _Sweep:
+    """One run of `run_sweep`: its config and its worker process."""
+
+    def __init__(self, config: HVPConfig, measure: Callable | str):
+        self.config, self.measure = config, measure
+        self.worker = Worker("hvp_bench.measure:init_worker", (config.device, config.matmul_precision))
+
+    def start(self) -> tuple[dict, int]:
+        try:
+            environment = self.worker.call("hvp_bench.measure:preflight", self.config.device)
+        except (WorkerError, WorkerDied) as e:
+            raise ConfigError(f"cannot start JAX on device {self.config.device!r}: {e}") from None
+        budget = int(self.config.memory_budget_gb * 1e9) or environment["memory_budget_auto_bytes"]
+        return environment, budget
+
+    def measure_shape(self, log: CsvLog, depth: int, width: int, points: list[Point], budget: int, bar) -> None:
+        """Measures `points` (all at one shape); appends their rows to `log`."""
+        todo = [(p.form, p.method) for p in points]
+        shown = [0.0]
+
+        def show(item) -> None:  # at most once a second: the bar must not compete with the timing
+            if item is not None and time.monotonic() - shown[0] > 1.0:
+                shown[0] = time.monotonic()
+                bar.set_postfix_str(f"depth={depth} width={width} {'/'.join(item)}")
+
+        while todo:
+            try:
+                rows = self.worker.call(
+                    self.measure, self.config, depth, width, todo, budget,
+                    item_timeout_s=self.config.point_timeout_s or None,
+                    on_progress=show,
+                )
+            except WorkerError as e:
+                raise ConfigError(f"measuring depth {depth}, width {width} failed: {e}") from None
+            except WorkerDied as e:
+                status = "timeout" if isinstance(e, WorkerTimeout) else "failed"
+                blamed = [tuple(e.item)] if e.item is not None and tuple(e.item) in todo else list(todo)
+                log.append([_lost_point_row(self.config, Point(depth, width, f, m), status, str(e))
+                            for f, m in blamed])
+                todo = [t for t in todo if t not in blamed]
+                continue
+            log.append(rows)
+            return
+
+
 def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
-              measure: Callable[[HVPConfig, Point], list[dict]] = measure_point) -> Path:
+              measure: Callable | str = MEASURE) -> Path:
     """Measures every unfinished point of `config` into `out_dir`; returns `out_dir`.
 
-    Safe to re-run: finished points are skipped; rows of a point cut short by a kill
-    are dropped and the point is measured again.
+    Safe to re-run: finished points are kept; rows of a shape cut short by a kill are
+    dropped and its points measured again.
 
     Args:
-      measure: what the worker runs per point (a module-level function, so it can be
-        sent to the spawned worker); tests swap in one that crashes.
+      measure: what the worker runs per shape (`measure_shape`'s signature), a
+        module-level callable or "module:function"; tests swap in one that crashes.
+    Raises:
+      ConfigError: the device cannot be used, the directory holds another config, or a
+        shape could not be measured at all.
     """
     out_dir = Path(out_dir)
     meta = resumable_meta(out_dir, config, MEASUREMENT_KEYS)
-    worker = Worker(config.device)
+    sweep = _Sweep(config, measure)
     try:
-        try:
-            environment = worker.call(preflight, config.device)
-        except Exception as e:
-            raise ConfigError(f"cannot start JAX on device {config.device!r}: {_one_line(e)}") from None
+        environment, budget = sweep.start()
         prepare_out_dir(out_dir)
         log = CsvLog(out_dir / "runs.csv", COLUMNS)
         previous = log.read()
-        finished, kept = finished_points(previous, config.num_runs)
+        finished, kept = finished_points(previous, config.num_runs, budget)
         if len(kept) != len(previous):
             log.rewrite(kept)
         meta = meta or {"started": now_iso(), "resumed": []}
         if finished:
             meta["resumed"].append(now_iso())
-        meta.update(config=config_to_dict(config), environment=environment, finished=None)
+        # The load average says whether something else shared the machine during the run.
+        meta.update(config=config_to_dict(config), environment=environment, memory_budget_bytes=budget,
+                    finished=None, load_average_at_start=os.getloadavg())
         write_json_atomic(out_dir / "meta.json", meta)
 
         todo = [p for p in plan_points(config) if p not in finished]
-        bar = tqdm(todo, desc=config.name, unit="point", disable=not progress, file=sys.stderr)
-        for point in bar:
-            bar.set_postfix_str(f"depth={point.depth} width={point.width} {point.method}")
-            try:
-                rows = worker.call(measure, config, point)
-            except BrokenProcessPool:
-                rows = [{
-                    "depth": point.depth, "width": point.width, "method": point.method,
-                    "run_index": 0, "status": "failed", "batch": config.batch,
-                    "dtype": config.dtype, "form": config.form,
-                    "note": "worker process died (killed, likely out of host memory)",
-                }]
-            log.append(rows)
+        bar = tqdm(total=len(todo), desc=config.name, unit="point", disable=not progress, file=sys.stderr)
+        for depth, width in plan_shapes(config):
+            points = [p for p in todo if (p.depth, p.width) == (depth, width)]
+            if not points:
+                continue
+            rows = log.read()
+            skips = {p: reason for p in points if (reason := depth_skip(rows, config, p))}
+            if skips:
+                log.append([_lost_point_row(config, p, "skipped", r) for p, r in skips.items()])
+            measured = [p for p in points if p not in skips]
+            if measured:
+                sweep.measure_shape(log, depth, width, measured, budget, bar)
+            bar.update(len(points))
             write_csv_atomic(out_dir / "summary.csv", summarize_runs(log.read()))
+        bar.close()
         if not todo and len(kept):  # a resume with nothing left: the summary of what is kept
             write_csv_atomic(out_dir / "summary.csv", summarize_runs(kept))
-        meta["finished"] = now_iso()
+        meta.update(finished=now_iso(), load_average_at_end=os.getloadavg())
         write_json_atomic(out_dir / "meta.json", meta)
     finally:
-        worker.close()
+        sweep.worker.close()
     return out_dir
+
+
+def failures(summary: pd.DataFrame) -> str | None:
+    """One line naming the failed and timed-out points of a summary, or None if none."""
+    bad = summary[summary["status"].isin(["failed", "timeout"])]
+    if bad.empty:
+        return None
+    names = [f"{r.method} ({r.form}) at depth {r.depth}, width {r.width}: {r.status}" for r in bad.itertuples()]
+    shown = "; ".join(names[:5]) + (f"; and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"{len(names)} point(s) failed or timed out (see summary.csv): {shown}"
+

@@ -1,14 +1,21 @@
-"""Strict test settings: warnings are errors (pyproject), float64 available everywhere.
+"""Strict test settings: warnings are errors (pyproject), CPU only, 64-bit mode off.
 
-x64 is switched on for the whole session so float64 references are real float64;
-float32 code paths pass explicit float32 dtypes, so they stay float32.
+64-bit mode stays off, as in every real run, so float32 paths are tested as they run.
+A test that needs float64 asks for the `x64` fixture (or a module sets
+`pytestmark = pytest.mark.usefixtures("x64")`), which switches it on for that test only.
 """
 
 import jax
 import pytest
 
-jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_platforms", "cpu")
+
+
+@pytest.fixture
+def x64():
+    """64-bit mode for the duration of one test."""
+    with jax.enable_x64(True):
+        yield
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hvp_bench.config import FLOOR_METHOD
 from hvp_bench.cost_model import predicted_terms
 from hvp_bench.rundir import COLUMNS
 
@@ -28,13 +29,13 @@ def synthetic_rows(depth_widths, exponents: dict, width_exponents: dict, runs: i
         for method, k in exponents.items():
             t = scale * 1e-6 * depth**k * (width / 4) ** width_exponents[method] * rng.lognormal(0, sigma, runs)
             params = depth * width * width
+            memory = predicted_terms(method, depth, width)["memory"] if method != FLOOR_METHOD else 0
             for i in range(runs):
                 rows.append({
                     "depth": depth, "width": width, "method": method, "run_index": i, "status": "ok",
                     "time_s": t[i], "compile_s": 0.5, "prepare_s": 0.0, "params": params, "batch": 1,
                     "dtype": "float32", "form": "scan", "finite": True, "nonzero": True, "note": "",
-                    "predicted_bytes": predicted_terms(method, depth, width)["memory"],
-                    "compiled_bytes": 2 * predicted_terms(method, depth, width)["memory"],
+                    "predicted_bytes": memory, "compiled_bytes": 2 * memory,
                 })
     return rows
 

@@ -15,7 +15,7 @@ def test_homework_config_is_the_task():
     assert config.depths == tuple(np.linspace(50, 1000, 15, dtype=int))
     assert config.num_runs == 10
     assert config.methods[:3] == ("hessian_then_hvp", "naive_hvp", "hvp_rev_rev")
-    assert config.form == "scan" and config.width == 4
+    assert config.forms == ("scan",) and config.width == 4 and config.matmul_precision == "highest"
 
 
 @pytest.mark.parametrize("name", ["hvp_homework", "hvp_smoke", "hvp_gpu"])
@@ -52,7 +52,13 @@ def test_int_is_accepted_for_float_and_stored_as_float():
         ("depths = 5", "'depths' must be a list"),
         ("depths = { start = 1, stop = 5 }", "start, stop, num"),
         ("dtype = 'float16'", "'dtype' must be one of"),
-        ("form = 'loop'", "'form' must be one of"),
+        ("forms = ['loop']", r"'forms\[0\]' must be one of"),
+        ("forms = []", "'forms' must not be empty"),
+        ("forms = ['scan', 'scan']", "'forms' lists a form twice"),
+        ("matmul_precision = 'tf32'", "'matmul_precision' must be one of"),
+        ("order = 'random'", "'order' must be one of"),
+        ("point_timeout_s = -1", "'point_timeout_s' must be >= 0"),
+        ("compile_budget_s = -1", "'compile_budget_s' must be >= 0"),
         ("init = 'xavier'", "'init' must be one of"),
         ("methods = ['hvp_magic']", "unknown method 'hvp_magic'"),
         ("init_scale = -1.0", "'init_scale' must be > 0"),

@@ -34,11 +34,26 @@ def test_bootstrap_is_seeded_and_widens_with_noise():
     assert np.isnan(fits.bootstrap_slope({50.0: np.ones(3)}).slope)  # one depth: no slope
 
 
-def test_floor_hides_the_exponent_and_the_floor_fit_recovers_it():
-    n = DEPTHS.astype(float)
-    t = 2e-3 + 1e-9 * n**2  # the floor is the whole time at 50 layers, 1/3 of it at 1000
-    plain, _ = fits.loglog_slope(n, t)
-    assert plain < 1.0
-    floor = fits.fit_floor_power_law(n, t)
-    assert floor["k"] == pytest.approx(2.0, abs=0.05)
-    assert floor["a"] == pytest.approx(2e-3, rel=0.05)
+def test_a_floor_hides_the_exponent_and_the_measured_floor_recovers_it():
+    rng = np.random.default_rng(3)
+    floor = {float(n): 2e-3 * rng.lognormal(0, 0.002, 10) for n in DEPTHS}
+    # The floor is 99% of the time at 50 layers, a sixth of it at 1000.
+    timed = {n: 1e-8 * n**2 + 2e-3 * rng.lognormal(0, 0.002, 10) for n in floor}
+    plain = fits.bootstrap_slope(timed, n_boot=400)
+    assert plain.hi < 1.0
+    above = fits.bootstrap_slope(timed, n_boot=400, floor=floor)
+    assert above.lo <= 2.0 <= above.hi and above.hi - above.lo < 0.5
+    with pytest.raises(ValueError, match="same x"):
+        fits.bootstrap_slope(timed, floor={50.0: np.ones(3)})
+
+
+def test_linear_slope_and_a_ratio_of_slopes_with_cis():
+    rng = np.random.default_rng(4)
+    grad = {float(n): 1e-4 + 2e-7 * n * rng.lognormal(0, 0.05, 10) for n in DEPTHS}
+    hvp = {float(n): 3e-4 + 5e-7 * n * rng.lognormal(0, 0.05, 10) for n in DEPTHS}
+    g, g_boot = fits.bootstrap_linear_slope(grad, n_boot=500, seed=1)
+    h, h_boot = fits.bootstrap_linear_slope(hvp, n_boot=500, seed=2)
+    assert g.lo <= 2e-7 <= g.hi and h.lo <= 5e-7 <= h.hi
+    assert g.intercept == pytest.approx(1e-4, rel=0.2)
+    ratio, lo, hi = fits.ratio_ci(h.slope, g.slope, h_boot, g_boot)
+    assert lo <= 2.5 <= hi and lo < ratio < hi and hi - lo < 0.5

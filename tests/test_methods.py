@@ -21,6 +21,8 @@ from hvp_bench.methods import (
 from hvp_bench.model import MLP, layer_sizes_for
 from hvp_bench.timing import time_method
 
+pytestmark = pytest.mark.usefixtures("x64")  # float64 references throughout
+
 MODELS = [
     ([3, 5, 2, 4, 1], "unrolled", 1),  # non-uniform sizes
     ([2, 3, 1], "unrolled", 2),
@@ -55,9 +57,9 @@ def test_hvp_matches_dense_float64(sizes, form, batch, method):
     ref = reference_hvp(sizes, form, batch)
     assert float(jnp.linalg.norm(ref)) > 1e-3  # a non-degenerate point
     model, p, v = setup(sizes, form, batch, jnp.float64)
-    assert rel_err(method(model.loss, p, v), ref) < 1e-10
+    assert rel_err(jax.jit(lambda p, v: method(model.loss, p, v))(p, v), ref) < 1e-10
     model32, p32, v32 = setup(sizes, form, batch, jnp.float32)
-    out32 = method(model32.loss, p32, v32)
+    out32 = jax.jit(lambda p, v: method(model32.loss, p, v))(p32, v32)
     assert out32.dtype == jnp.float32
     assert rel_err(out32, ref) < 1e-4
 
@@ -101,7 +103,62 @@ def test_linearization_serves_many_vectors():
 
 
 def test_registry_matches_config_names():
-    assert tuple(REGISTRY) == config.METHOD_NAMES
+    assert tuple(REGISTRY) == (*config.METHOD_NAMES, config.FLOOR_METHOD)
+
+
+def central_difference_hvp(f, p, v, eps=1e-5):
+    """(grad f(p + eps v) - grad f(p - eps v)) / 2 eps: first-order reverse mode only."""
+    g = jax.grad(f)
+    return (g(p + eps * v) - g(p - eps * v)) / (2 * eps)
+
+
+SECOND_ORDER = [m for m in REGISTRY if m not in ("gradient", config.FLOOR_METHOD)]
+
+
+@pytest.mark.parametrize("sizes, form, batch", [MODELS[0], MODELS[3]])  # unrolled uneven; scan, batch 3
+@pytest.mark.parametrize("name", SECOND_ORDER)
+def test_every_composition_matches_central_differences(sizes, form, batch, name):
+    """A witness that shares no second-order path with any method (jax.hessian is fwd-over-rev)."""
+    model, p, v = setup(sizes, form, batch, jnp.float64)
+    fd = central_difference_hvp(model.loss, p, v)
+    timing = time_method(get_method(name), model.loss, p, v, num_runs=1, warmup=0)
+    # Central differences: truncation O(eps^2) ~ 1e-10, roundoff ~ 1e-16 / eps ~ 1e-11.
+    assert rel_err(timing.output, fd) < 1e-7
+
+
+def closed_form(x: np.ndarray, a: np.ndarray):
+    """f(x) = ½ xᵀAx + ¼‖x‖⁴ + Σ cos x_i and its Hessian A + ‖x‖² I + 2 x xᵀ − diag(cos x), in NumPy."""
+    f = lambda y: 0.5 * y @ (a @ y) + 0.25 * (y @ y) ** 2 + jnp.sum(jnp.cos(y))  # noqa: E731
+    hessian = a + (x @ x) * np.eye(x.size) + 2 * np.outer(x, x) - np.diag(np.cos(x))
+    return f, hessian
+
+
+@pytest.mark.parametrize("name", [m for m in REGISTRY if m != config.FLOOR_METHOD])
+def test_every_method_matches_a_closed_form_hessian(name):
+    rng = np.random.default_rng(0)
+    x, v = rng.standard_normal(30), rng.standard_normal(30)
+    b = rng.standard_normal((30, 30))
+    f, hessian = closed_form(x, (b + b.T) / 2)
+    timing = time_method(get_method(name), f, jnp.asarray(x), jnp.asarray(v), num_runs=1, warmup=0)
+    if name == "gradient":
+        expected = (b + b.T) / 2 @ x + (x @ x) * x - np.sin(x)
+    else:
+        expected = hessian @ v
+    np.testing.assert_allclose(timing.output, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_calculate_hessian_matches_the_closed_form():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(12)
+    f, hessian = closed_form(x, np.diag(np.arange(12.0)))
+    for block in (0, 5):
+        np.testing.assert_allclose(calculate_hessian(f, jnp.asarray(x), block), hessian, rtol=1e-12, atol=1e-12)
+
+
+def test_dispatch_floor_does_no_work():
+    f, _ = closed_form(np.ones(3), np.eye(3))
+    timing = time_method(get_method(config.FLOOR_METHOD), f, jnp.ones(3), jnp.arange(3.0), num_runs=2)
+    np.testing.assert_array_equal(timing.output, [0.0])
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))
@@ -111,6 +168,9 @@ def test_every_registered_method_through_the_timing_harness(name, block):
     sizes, form, batch = MODELS[2]
     model, p, v = setup(sizes, form, batch, jnp.float64)
     timing = time_method(get_method(name, hessian_block=block), model.loss, p, v, num_runs=2)
+    if name == config.FLOOR_METHOD:
+        np.testing.assert_array_equal(timing.output, v[:1])
+        return
     expected = jax.grad(model.loss)(p) if name == "gradient" else reference_hvp(sizes, form, batch)
     assert rel_err(timing.output, expected) < 1e-10
 

@@ -7,6 +7,8 @@ from jax.flatten_util import ravel_pytree
 from hvp_bench.model import MLP, health, layer_sizes_for
 from hvp_bench.methods import calculate_hessian, hvp_fwd_rev
 
+pytestmark = pytest.mark.usefixtures("x64")  # float64 references throughout
+
 
 def test_layer_sizes_for_counts_hidden_layers():
     assert layer_sizes_for(3, 5, 2, 1) == [2, 5, 5, 5, 1]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hvp_bench.config import METHOD_NAMES
 from hvp_bench.plots import LABELS
 from hvp_bench.report import HAND_END, HAND_START, write_report
 from hvp_bench.rundir import COLUMNS, split_sweeps
@@ -33,8 +34,8 @@ def test_report_from_the_tiny_committed_run(tmp_path):
                     "## Skipped, failed and unhealthy points", "## Generated interpretation", "## Analysis"):
         assert heading in report
     assert "`3ae0f89599f738ea9d0752dbe9b9f943cd856767-dirty`" in report  # the commit, from meta.json
-    for label in LABELS.values():
-        assert f"| {label} |" in report
+    for method in METHOD_NAMES:  # the tiny run predates the dispatch floor
+        assert f"| {LABELS[method]} |" in report
     assert "| **median** |" in report
     names = {p.name for p in written}
     assert {"report.md", "report_time_vs_depth.png", "report_memory_vs_depth.png", "report_hvp_over_gradient.png"} <= names

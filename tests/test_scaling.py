@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from hvp_bench import scaling
+from hvp_bench.config import FLOOR_METHOD
 from hvp_bench.rundir import summarize_runs
 from synthetic_runs import DEPTHS, synthetic_rows
 
@@ -30,8 +31,31 @@ def test_fit_time_slopes_upper_half_and_memory():
     fits = scaling.fit_time_slopes(rows, n_boot=200).set_index("method")
     assert fits.loc["naive_hvp", "slope"] == pytest.approx(2.0, abs=0.03)
     assert fits.loc["gradient", "slope"] < fits.loc["gradient", "upper_slope"] < 1.0
-    assert fits.loc["gradient", "floor_k"] == pytest.approx(1.0, abs=0.1)
+    assert np.isnan(fits.loc["gradient", "floor_slope"])  # no floor measured in this run
     assert fits.loc["naive_hvp", "pred_arithmetic"] == 2 and fits.loc["naive_hvp", "pred_overhead"] == 0
     mem = scaling.fit_memory_slopes(summarize_runs(rows)).set_index("method")
     assert mem.loc["naive_hvp", "compiled_bytes_slope"] == pytest.approx(2.0, abs=0.01)
     assert mem.loc["gradient", "predicted_bytes_upper"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_floor_and_marginal_costs_from_planted_times():
+    exps = {"gradient": 1.0, "hvp_fwd_rev": 1.0, FLOOR_METHOD: 0.0}
+    rows = pd.DataFrame(synthetic_rows([(int(d), 4) for d in DEPTHS], exps, dict.fromkeys(exps, 0), runs=5,
+                                       sigma=0.01))
+    # t = floor + per-layer work: a 1 ms floor under both; the HVP's layers cost 3 gradients'.
+    floor = rows["method"] == FLOOR_METHOD
+    rows.loc[floor, "time_s"] = 1e-3
+    rows.loc[rows["method"] == "gradient", "time_s"] += 1e-3
+    hvp = rows["method"] == "hvp_fwd_rev"
+    rows.loc[hvp, "time_s"] = 3 * rows.loc[hvp, "time_s"] + 1e-3
+    fits = scaling.fit_time_slopes(rows, n_boot=300).set_index("method")
+    assert fits.loc["gradient", "hi"] < 0.9  # the floor flattens the plain slope ...
+    assert fits.loc["gradient", "floor_lo"] <= 1.0 <= fits.loc["gradient", "floor_hi"]  # ... not this one
+    marginal = scaling.marginal_costs(rows, n_boot=300).set_index("method")
+    assert marginal.loc["gradient", "per_layer_s"] == pytest.approx(1e-6, rel=0.02)
+    assert marginal.loc["hvp_fwd_rev", "ratio_lo"] <= 3.0 <= marginal.loc["hvp_fwd_rev", "ratio_hi"]
+    assert abs(marginal.loc[FLOOR_METHOD, "per_layer_s"]) < 1e-8
+    raw = scaling.gradient_ratios(rows)
+    above = scaling.gradient_ratios(rows, above_floor=True)
+    assert raw["hvp_fwd_rev"].iloc[0] < 2.5  # at 50 layers the floor drags the ratio towards 1
+    np.testing.assert_allclose(above["hvp_fwd_rev"], 3.0, rtol=0.05)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
+
 from matplotlib.figure import Figure
 
 from hvp_bench.report import figures, tables
 from hvp_bench.report.interpretation import interpretation
 from hvp_bench.rundir import load_run, split_sweeps, summarize_runs
-from hvp_bench.scaling import compare_runs, fit_memory_slopes, fit_time_slopes, gradient_ratios
+from hvp_bench.scaling import compare_runs, fit_memory_slopes, fit_time_slopes, gradient_ratios, marginal_costs
 
 HAND_START = "<!-- hand-written analysis: start (kept when the report is regenerated) -->"
 HAND_END = "<!-- hand-written analysis: end -->"
@@ -66,6 +68,8 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
     depth_summary = summarize_runs(depth_rows)
     fits = fit_time_slopes(depth_rows, "depth", n_boot, seed)
     ratios = gradient_ratios(depth_rows)
+    ratios_above_floor = gradient_ratios(depth_rows, above_floor=True)
+    marginal = marginal_costs(depth_rows, n_boot, seed) if depth_rows["depth"].nunique() >= 2 else pd.DataFrame()
     mem = fit_memory_slopes(depth_summary)
     figs = _Figures(run_dir)
 
@@ -81,18 +85,25 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
               "Least-squares slope of log(median time) on log(depth); 95% CI from "
               f"{n_boot} bootstrap resamples of the timed runs within each depth (seed {seed}). "
               "'upper half': depths at or above the median depth; '3 largest': the local slope "
-              "at the deepest models; 'k of a + c·x^k': the exponent once a constant floor a is "
-              "fitted out. The CI covers run-to-run noise, not the curvature a floor causes.", ""]
+              "at the deepest models; 'above the measured floor': the slope of median time minus "
+              "the median dispatch floor timed beside it at each depth. The CI covers run-to-run "
+              "noise, not the curvature a fixed cost causes.", ""]
     if fits.empty:
         lines += ["No timed points: nothing to fit.", ""]
     else:
         lines += tables.slope_section(fits, "n")
         lines += figs.add(figures.figure_time_fits(depth_rows, fits, name), "report_time_vs_depth", "time vs depth")
 
-    lines += ["## HVP time in gradients", "",
-              "Median time of each method / median time of the gradient, per depth (a key figure: "
-              "what an HVP costs relative to the gradient it differentiates).", ""]
-    lines += tables.ratio_section(ratios)
+    lines += ["## Cost per layer", "",
+              "Slope of the median time against depth (least squares over all depths) and that "
+              f"slope over the gradient's: what one more layer costs, fixed costs excluded. 95% CIs "
+              f"from {n_boot} bootstrap resamples of the timed runs at each depth.", ""]
+    lines += tables.marginal_section(marginal)
+    lines += ["## HVP time in gradients, depth by depth", "",
+              "Median time of each method / median time of the gradient at each depth; in "
+              "brackets the same with the median dispatch floor subtracted from both. A ratio at "
+              "one depth mixes per-layer work with fixed costs; the per-layer ratio above does not.", ""]
+    lines += tables.ratio_section(ratios, ratios_above_floor)
     if not ratios.empty:
         lines += figs.add(figures.figure_ratios(ratios, name), "report_hvp_over_gradient", "HVP over gradient")
 
@@ -125,7 +136,7 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
                                          _device(meta), _device(meta_b))
             lines += figs.add(fig, "report_compare", "comparison")
 
-    lines += interpretation(fits, ratios, depth_rows, meta, mem)
+    lines += interpretation(fits, ratios, marginal, depth_rows, meta, mem)
     report = run_dir / "report.md"
     lines += ["## Analysis", "", HAND_START, _hand_written(report).rstrip("\n") + "\n", HAND_END, ""]
     report.write_text("\n".join(lines))

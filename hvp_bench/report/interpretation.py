@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hvp_bench.config import FLOOR_METHOD
 from hvp_bench.cost_model import MACHINES
 from hvp_bench.plots import label
 from hvp_bench.report.tables import ms
@@ -16,8 +17,8 @@ from hvp_bench.rundir import ok_times
 from hvp_bench.scaling import verdict
 
 
-def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, depth_rows: pd.DataFrame, meta: dict,
-                    mem: pd.DataFrame) -> list[str]:
+def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, marginal: pd.DataFrame, depth_rows: pd.DataFrame,
+                   meta: dict, mem: pd.DataFrame) -> list[str]:
     lines = ["## Generated interpretation", ""]
     for _, f in fits.iterrows():
         if not np.isfinite(f["slope"]):
@@ -27,38 +28,45 @@ def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, depth_rows: pd.Data
              f"{verdict(f['lo'], f['hi'], f['pred_overhead'], f['pred_arithmetic'])}")
         if np.isfinite(f["upper_slope"]) and abs(f["upper_slope"] - f["pred_arithmetic"]) < abs(f["slope"] - f["pred_arithmetic"]) - 0.05:
             s += f"; over the upper half of depths the slope is {f['upper_slope']:.2f}, closer to the asymptotic {f['pred_arithmetic']}"
-        if np.isfinite(f["floor_k"]) and f["floor_a_s"] > 0:
-            s += f"; with a floor of {ms(f['floor_a_s'])} taken out, k = {f['floor_k']:.2f}"
+        if np.isfinite(f["floor_slope"]):
+            s += (f"; above the measured dispatch floor, n^{f['floor_slope']:.2f} "
+                  f"[{f['floor_lo']:.2f}, {f['floor_hi']:.2f}]")
         lines.append(s + ".")
     config = meta.get("config", {})
     w, b = config.get("width"), config.get("batch", 1)
-    grad = ok_times(depth_rows)
-    grad = grad[grad["method"] == "gradient"]
-    if len(grad) and w and grad["depth"].nunique() >= 2:
-        med = grad.groupby("depth")["time_s"].median()
-        per_layer = np.polyfit(med.index.to_numpy(float), med.to_numpy(), 1)[0]
+    by_method = marginal.set_index("method") if len(marginal) else marginal
+    if "gradient" in getattr(by_method, "index", ()) and w:
+        g = by_method.loc["gradient"]
         flops = 3 * 2 * b * w * w
         backend = str(meta.get("environment", {}).get("backend", "cpu"))
         machine = MACHINES["cpu" if backend == "cpu" else "gpu"]
-        if per_layer > 0:
-            rate = flops / per_layer
-            s = (f"- The gradient costs {per_layer * 1e6:.3g} µs per extra layer (linear fit of the "
-                 f"medians) for {flops} flops of matmuls per layer: {rate / 1e9:.3g} GFLOP/s, "
-                 f"{rate / machine.flops_per_s:.2%} of the ~{machine.flops_per_s / 1e9:.3g} GFLOP/s assumed for "
-                 f"{machine.name}.")
+        if g["per_layer_s"] > 0:
+            rate = flops / g["per_layer_s"]
+            s = (f"- The gradient costs {g['per_layer_s'] * 1e6:.3g} µs per extra layer (95% CI "
+                 f"[{g['per_layer_lo'] * 1e6:.3g}, {g['per_layer_hi'] * 1e6:.3g}]) for {flops} flops of matmuls "
+                 f"per layer: {rate / 1e9:.3g} GFLOP/s, {rate / machine.flops_per_s:.2%} of the "
+                 f"~{machine.flops_per_s / 1e9:.3g} GFLOP/s assumed for {machine.name}.")
             if rate < 0.1 * machine.flops_per_s:
                 s += (" So the per-layer cost is fixed overhead, not arithmetic: the regime where "
                       "time ~ n and does not depend on w.")
             lines.append(s)
-    if not ratios.empty:
-        hvps = [c for c in ratios if c not in ("hessian_then_hvp", "naive_hvp")]
-        if hvps:
-            med = ratios[hvps].median()
-            parts = ", ".join(f"{label(m)} {med[m]:.2f}x" for m in hvps)
-            lines.append(f"- HVP cost in gradients (median over depths): {parts}. Arithmetic-bound "
-                         "theory says about 3x for any HVP (9 matmuls against 3) and 2x to apply a "
-                         "stored linearization; step-count theory (launch-bound GPU) says 1x, and 2x "
-                         "for rev-over-rev and linearize, which run twice as many sequential loops.")
+    if FLOOR_METHOD in getattr(by_method, "index", ()):
+        f = by_method.loc[FLOOR_METHOD]
+        lines.append(f"- The dispatch floor (a trivial compiled call on the same arguments) is "
+                     f"{ms(f['intercept_s'])} at depth 0 and changes by {f['per_layer_s'] * 1e9:.3g} ns per layer "
+                     "(95% CI [{:.3g}, {:.3g}]).".format(f["per_layer_lo"] * 1e9, f["per_layer_hi"] * 1e9))
+    hvps = [m for m in getattr(by_method, "index", ()) if m not in ("hessian_then_hvp", "naive_hvp", "gradient", FLOOR_METHOD)]
+    if hvps and "gradient" in by_method.index:
+        parts = ", ".join(f"{label(m)} {by_method.loc[m, 'ratio']:.2f}x [{by_method.loc[m, 'ratio_lo']:.2f}, "
+                          f"{by_method.loc[m, 'ratio_hi']:.2f}]" for m in hvps)
+        s = f"- HVP cost in gradients per extra layer (ratio of per-layer slopes, 95% CI): {parts}."
+        if not ratios.empty:
+            s += " At single depths (ratio of medians, median over depths): " + ", ".join(
+                f"{label(m)} {ratios[m].median():.2f}x" for m in hvps if m in ratios) + "."
+        lines.append(s + " Arithmetic-bound theory says about 3x for any HVP (9 matmuls against 3) "
+                     "and 2x to apply a stored linearization; step-count theory (launch-bound GPU) "
+                     "says 1x, and 2x for rev-over-rev and linearize, which run twice as many "
+                     "sequential loops.")
     mem = mem[np.isfinite(mem["compiled_bytes_slope"].astype(float))] if len(mem) else mem
     if len(mem):
         parts = ", ".join(f"{label(r.method)} {r.compiled_bytes_slope:.2f} (predicted {r.predicted_exponent})"

@@ -36,6 +36,10 @@ def ci(fit: Mapping, prefix: str = "") -> str:
     return f"{num(s)} [{num(lo)}, {num(hi)}]" if np.isfinite(s) else "—"
 
 
+def us(t: float) -> str:
+    return f"{t * 1e6:.3g}" if np.isfinite(t) else "—"
+
+
 def ms(t: float) -> str:
     return f"{t * 1e3:.3g} ms" if np.isfinite(t) else "—"
 
@@ -102,13 +106,24 @@ def slope_section(fits: pd.DataFrame, what: str) -> list[str]:
     rows = []
     for _, f in fits.iterrows():
         m = f["method"]
-        rows.append([label(m), f["points"], ci(f), ci(f, "upper_"), ci(f, "local_"),
-                     num(f["floor_k"]), ms(f["floor_a_s"]),
+        rows.append([label(m), f["points"], ci(f), ci(f, "upper_"), ci(f, "local_"), ci(f, "floor_"),
                      f"{f['pred_overhead']} / {f['pred_arithmetic']}",
                      verdict(f["lo"], f["hi"], f["pred_overhead"], f["pred_arithmetic"])])
     return [md_table(["method", "points", f"slope in {what} [95% CI]", "upper half", "3 largest",
-                       "k of a + c·x^k", "floor a", "predicted (ovh / asym.)", "all points vs prediction"],
-                      rows), ""]
+                      "above the measured floor", "predicted (ovh / asym.)", "all points vs prediction"],
+                     rows), ""]
+
+
+def marginal_section(marginal: pd.DataFrame) -> list[str]:
+    """Seconds per extra layer and the per-layer cost in gradients, with CIs."""
+    if marginal.empty:
+        return ["Too few depths for per-layer costs.", ""]
+    rows = [[label(r.method), r.points,
+             f"{us(r.per_layer_s)} [{us(r.per_layer_lo)}, {us(r.per_layer_hi)}]", ms(r.intercept_s),
+             f"{num(r.ratio)} [{num(r.ratio_lo)}, {num(r.ratio_hi)}]"]
+            for r in marginal.itertuples()]
+    return [md_table(["method", "depths", "µs per extra layer [95% CI]", "intercept (depth 0)",
+                      "per-layer cost in gradients [95% CI]"], rows), ""]
 
 
 def memory_section(mem: pd.DataFrame) -> list[str]:
@@ -127,12 +142,23 @@ def memory_section(mem: pd.DataFrame) -> list[str]:
     ]
 
 
-def ratio_section(ratios: pd.DataFrame) -> list[str]:
+def ratio_section(ratios: pd.DataFrame, above_floor: pd.DataFrame) -> list[str]:
+    """Per depth: each method's median over the gradient's, raw and with the floor subtracted."""
     if ratios.empty:
         return ["The run has no gradient baseline: no ratios.", ""]
     cols = list(ratios.columns)
-    rows = [[int(d), *[num(ratios.loc[d, c]) for c in cols]] for d in ratios.index]
-    rows.append(["**median**", *[f"**{num(ratios[c].median())}**" for c in cols]])
+
+    def cell(d, c):
+        raw = num(ratios.loc[d, c])
+        if above_floor.empty or c not in above_floor or d not in above_floor.index:
+            return raw
+        return f"{raw} ({num(above_floor.loc[d, c])})"
+
+    rows = [[int(d), *[cell(d, c) for c in cols]] for d in ratios.index]
+    medians = [f"**{num(ratios[c].median())}**" + (f" ({num(above_floor[c].median())})"
+                                                   if not above_floor.empty and c in above_floor else "")
+               for c in cols]
+    rows.append(["**median**", *medians])
     return [md_table(["depth", *[label(c) for c in cols]], rows), ""]
 
 

@@ -1,0 +1,145 @@
+"""The measuring side of a sweep: what the worker process runs at one (depth, width).
+
+At one shape every (form, method) still to do is built, checked against the memory
+budget, compiled and warmed up; then all of them, and the dispatch floor, are timed
+together, run by run (hvp_bench.timing.time_interleaved). The rows come back to the
+parent (hvp_bench.sweep), which writes them. Nothing here writes files.
+
+`init_worker` runs first in the worker process: it pins the JAX platform and the matmul
+precision before JAX starts a backend, so a "cpu" sweep on a GPU host times the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from expkit.provenance import environment_info
+from expkit.worker import one_line, report
+from hvp_bench import memory
+from hvp_bench.config import HVPConfig
+from hvp_bench.methods import get_method
+from hvp_bench.model import MLP, layer_sizes_for
+from hvp_bench.timing import compile_method, compile_prepare, memory_of, prepare_state, time_interleaved
+
+PLATFORMS = {"cpu": "cpu", "gpu": "cuda"}
+_GPU_BACKENDS = ("gpu", "cuda", "rocm")
+
+
+def init_worker(device: str, matmul_precision: str) -> None:
+    """Pins the JAX platform (for "cpu"/"gpu") and the default matmul precision."""
+    if device in PLATFORMS:
+        # The environment variable for anything JAX reads at import; the config update
+        # in case JAX was imported already (it applies until a backend starts).
+        os.environ["JAX_PLATFORMS"] = PLATFORMS[device]
+        jax.config.update("jax_platforms", PLATFORMS[device])
+    jax.config.update("jax_default_matmul_precision", matmul_precision)
+
+
+def check_backend(device: str, backend: str) -> None:
+    """Raises RuntimeError unless JAX's `backend` is the one `device` asks for."""
+    wanted = {"cpu": ("cpu",), "gpu": _GPU_BACKENDS}.get(device)
+    if wanted is not None and backend not in wanted:
+        raise RuntimeError(f"device {device!r} asked for, but JAX's backend is {backend!r}")
+
+
+def preflight(device: str) -> dict[str, Any]:
+    """Starts the JAX backend and describes it; raises if it is not the one asked for."""
+    info = environment_info()
+    check_backend(device, info["backend"])
+    info["jax_platforms"] = str(jax.config.jax_platforms or "")
+    info["memory_budget_auto_bytes"] = memory.default_budget_bytes(jax.devices()[0])
+    return info
+
+
+def _bytes(tree) -> int:
+    return sum(int(leaf.nbytes) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[str, str]],
+                  budget_bytes: int) -> list[dict[str, Any]]:
+    """Measures every (form, method) in `todo` at one (depth, width), interleaved.
+
+    Args:
+      config: the sweep's config (sizes, dtype, runs, order, seed, precision).
+      depth, width: the shape.
+      todo: (form, method) pairs, the dispatch floor among them.
+      budget_bytes: memory budget; a method needing more (with the states the others
+        keep alive) is recorded as skipped.
+    Returns:
+      runs.csv rows: num_runs per timed pair, one per skipped or failed pair.
+    """
+    backend = jax.devices()[0].platform
+    check_backend(config.device, jax.default_backend())
+    dtype = jnp.dtype(config.dtype)
+    sizes = layer_sizes_for(depth, width, config.input_size, config.output_size)
+    models = {
+        form: MLP(jax.random.PRNGKey(config.seed), sizes, form=form, init=config.init,
+                  init_scale=config.init_scale, dtype=dtype, batch=config.batch)
+        for form in dict.fromkeys(f for f, _ in todo)
+    }
+    any_model = next(iter(models.values()))
+    x = any_model.get_params()  # the same flat vector in every form
+    v = jax.random.normal(jax.random.PRNGKey(config.seed + 1), x.shape, dtype)
+    inputs = any_model.inputs()
+    common = {"depth": depth, "width": width, "params": int(x.size), "batch": config.batch,
+              "dtype": config.dtype, "backend": backend, "budget_bytes": budget_bytes}
+
+    rows, calls, info, resident = [], {}, {}, 0
+    for form, name in todo:
+        report((form, name))
+        base = {**common, "form": form, "method": name, "predicted_bytes": memory.predicted_bytes(
+            name, int(x.size), depth, width, config.batch, dtype.itemsize, config.hessian_block)}
+        held = f" with {resident / 1e9:.2f} GB of other methods' states held" if resident else ""
+
+        def not_run(status: str, note: str, compiled_bytes: int = 0) -> None:
+            rows.append({**base, "run_index": 0, "status": status, "compiled_bytes": compiled_bytes, "note": note})
+
+        if reason := memory.over_budget(base["predicted_bytes"] + resident, budget_bytes):
+            not_run("skipped", f"predicted {reason}{held}")
+            continue
+        method, loss = get_method(name, config.hessian_block), models[form].loss
+        compiled_bytes = 0
+        try:
+            with jax.default_matmul_precision(config.matmul_precision):
+                start = time.perf_counter()
+                prepare = compile_prepare(method, loss, x, inputs)
+                prepare_compile_s = time.perf_counter() - start
+                if prepare is not None:
+                    compiled_bytes = memory_of(prepare).get("total_bytes", 0)
+                    if reason := memory.over_budget(compiled_bytes + resident, budget_bytes):
+                        not_run("skipped", f"compiled prepare {reason}{held}", compiled_bytes)
+                        continue
+                state, prepare_s = prepare_state(method, loss, x, inputs, prepare)
+                compiled, compile_s = compile_method(method, loss, x, v, inputs, state)
+            compiled_bytes = max(compiled_bytes, memory_of(compiled).get("total_bytes", 0))
+            if reason := memory.over_budget(compiled_bytes + resident, budget_bytes):
+                not_run("skipped", f"compiled {reason}{held}", compiled_bytes)
+                continue
+            args = (state, x, v, inputs)
+            for _ in range(config.warmup):
+                jax.block_until_ready(compiled(*args))
+        except Exception as e:  # device OOM, XLA errors: recorded, the others go on
+            not_run("failed", one_line(e), compiled_bytes)
+            continue
+        calls[(form, name)] = (compiled, args)
+        # compile_s counts every compile the method needs (naive_hvp: building H, then H @ v).
+        info[(form, name)] = {**base, "compile_s": prepare_compile_s + compile_s, "prepare_s": prepare_s,
+                              "compiled_bytes": compiled_bytes}
+        resident += _bytes(state)
+
+    if not calls:
+        return rows
+    times, positions, outputs = time_interleaved(
+        calls, config.num_runs, warmup=0, order=config.order, seed=[config.seed, depth, width])
+    for key in calls:
+        out = np.asarray(outputs[key])
+        health = {"finite": bool(np.isfinite(out).all()), "nonzero": bool((out != 0).any())}
+        rows += [{**info[key], **health, "run_index": i, "order": int(p), "status": "ok", "time_s": t, "note": ""}
+                 for i, (t, p) in enumerate(zip(times[key], positions[key]))]
+    return rows
