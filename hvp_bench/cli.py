@@ -59,35 +59,13 @@ def main_bench(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load_config(HVPConfig, args.config, args.overrides)
 
-    import pandas as pd
-
-    from expkit.results import write_csv_atomic
-    from hvp_bench.rundir import load_run, split_sweeps, summarize_runs
-    from hvp_bench.scaling import gradient_ratios, marginal_costs
+    from hvp_bench.bench_tables import write_bench_tables
+    from hvp_bench.rundir import load_run, summarize_runs
     from hvp_bench.sweep import run_sweep
 
     out_dir = run_sweep(config, args.out or f"runs/{config.name}")
-    all_runs, meta = load_run(out_dir)
-    runs, _ = split_sweeps(all_runs, meta)
-    compile_s = runs.pivot_table(index="depth", columns="method", values="compile_s", aggfunc="first")
-    # A method skipped or failed at every depth has no column: show it as empty.
-    compile_s = compile_s.reindex(columns=list(config.methods))
-    ratios = gradient_ratios(runs)
-    above_floor = gradient_ratios(runs, above_floor=True)
-    per_layer = marginal_costs(runs) if runs["depth"].nunique() >= 2 else pd.DataFrame()
-    with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
-        print("compile time (s), lower + XLA compile\n" + compile_s.to_string())
-        print("\nmedian time / median gradient time\n" + ratios.to_string())
-        print("\nthe same, with the median dispatch floor subtracted from both\n" + above_floor.to_string())
-        if len(per_layer):
-            print("\nper extra layer: seconds, and in gradients (95% bootstrap CIs)\n"
-                  + per_layer.set_index("method").to_string())
-    write_csv_atomic(out_dir / "compile_s.csv", compile_s.reset_index())
-    write_csv_atomic(out_dir / "hvp_over_gradient.csv", ratios.reset_index())
-    write_csv_atomic(out_dir / "hvp_over_gradient_above_floor.csv", above_floor.reset_index())
-    if len(per_layer):
-        write_csv_atomic(out_dir / "per_layer.csv", per_layer)
-    return _exit_status(summarize_runs(all_runs))
+    print(write_bench_tables(out_dir))
+    return _exit_status(summarize_runs(load_run(out_dir)[0]))
 
 
 def main_plot(argv: Sequence[str] | None = None) -> int:

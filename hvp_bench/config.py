@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from expkit.config import ConfigError, config_to_dict, load_config, require
+from hvp_bench.variants import parse_variant
 
 __all__ = ["FLOOR_METHOD", "METHOD_NAMES", "TASK_METHODS", "ConfigError", "HVPConfig", "config_to_dict", "load_config"]
 
@@ -27,6 +28,7 @@ METHOD_NAMES = (
     "hvp_rev_fwd",
     "hvp_linearize",
     "hvp_linearized_apply",
+    "hvp_by_hand",
     "gradient",
 )
 FLOOR_METHOD = "dispatch_floor"
@@ -55,10 +57,13 @@ class HVPConfig:
     # GPUs use TF32 (an H100 does), which is faster and less precise. Recorded in
     # meta.json and in every figure's title.
     matmul_precision: Literal["default", "high", "highest"] = "highest"
-    # The network's forms timed at every point, interleaved: "scan" (hidden layers in one
-    # lax.scan: compiles in constant time) and "unrolled" (the task's Python loop: its
-    # compile time grows with depth and it cannot compile 1000 layers on 24 GB).
-    forms: tuple[Literal["scan", "unrolled"], ...] = ("scan",)
+    # The ways of writing the network timed at every point, interleaved (names in
+    # hvp_bench/variants.py): "scan" (hidden layers in one lax.scan: compiles in constant
+    # time), "unrolled" (the task's Python loop: its compile time grows with depth and it
+    # cannot compile 1000 layers on 24 GB), "fori", with tokens for the unroll factor
+    # ("-u8"), the layer written for fusion ("-fused"), a hand-written layer JVP
+    # ("-jvp"), the exact GELU ("-exact") and a block of vectors per call ("-k16").
+    variants: tuple[str, ...] = ("scan",)
     # Weights are init_scale * N(0, 1) ("normal", the task's own with scale 1.0), or
     # divided by sqrt(fan_in) ("fan_in"). Neither keeps a deep GELU chain alive at every
     # width; runs.csv records whether each result was finite and non-zero.
@@ -76,11 +81,14 @@ class HVPConfig:
     # "cpu" and "gpu" pin the JAX platform of the measuring process (an error if it is
     # not available); "auto" takes JAX's default. runs.csv records the backend used.
     device: Literal["auto", "cpu", "gpu"] = "auto"
+    # Extra XLA flags for the measuring process (appended to XLA_FLAGS before JAX starts),
+    # e.g. "--xla_cpu_use_thunk_runtime=false"; XLA refuses unknown flags.
+    xla_flags: str = ""
     # The most seconds one method may take at one point (compile, build, warm-up and
     # timed runs together) before its worker is killed and the point recorded as
     # `timeout`; 0: no limit.
     point_timeout_s: float = 600.0
-    # A (form, method) whose compile took longer than this at one depth is skipped at
+    # A (variant, method) whose compile took longer than this at one depth is skipped at
     # the deeper depths (the unrolled form's compile grows with depth); 0: no limit.
     compile_budget_s: float = 0.0
     # Dense-Hessian points predicted above this are skipped; 0 means a safe fraction of
@@ -104,8 +112,15 @@ class HVPConfig:
         require(self.init_scale > 0, f"config key 'init_scale' must be > 0, got {self.init_scale}")
         for key in ("memory_budget_gb", "point_timeout_s", "compile_budget_s"):
             require(getattr(self, key) >= 0, f"config key {key!r} must be >= 0, got {getattr(self, key)}")
-        require(len(self.forms) > 0, "config key 'forms' must not be empty")
-        require(len(set(self.forms)) == len(self.forms), "config key 'forms' lists a form twice")
+        require(len(self.variants) > 0, "config key 'variants' must not be empty")
+        canonical = []
+        for text in self.variants:
+            try:
+                canonical.append(parse_variant(text).name)
+            except ValueError as e:
+                raise ConfigError(f"config key 'variants': {e}") from None
+        require(len(set(canonical)) == len(canonical), "config key 'variants' lists a variant twice")
+        object.__setattr__(self, "variants", tuple(canonical))  # one spelling per variant, for resume
         require(all(w >= 1 for w in self.widths), f"config key 'widths' must be >= 1, got {list(self.widths)}")
         require(len(self.methods) > 0, "config key 'methods' must not be empty")
         for m in self.methods:

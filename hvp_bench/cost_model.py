@@ -30,27 +30,29 @@ _STEPS_PER_LAYER = {
     "hvp_rev_rev": 4,           # inner forward + backward, then the transpose of each
     "hvp_linearize": 4,         # primal forward + backward, then the linear (tangent) pair
     "hvp_linearized_apply": 2,  # the linear pair only
+    "hvp_by_hand": 2,           # one forward scan (h, Rh), one backward scan (g, Rg)
     "hessian_then_hvp": 2,      # the vmapped fwd-over-rev: two loops, each P columns wide
     "naive_hvp": 0,             # one matrix-vector product, no loop over layers
 }
 # (b, w) x (w, w) matmuls per layer, in units of one forward matmul (2 b w^2 flops).
 # Gradient: h W forward, g W^T and h^T g backward = 3. Each bilinear op's tangent costs
 # two products, so any HVP = 3 primal + 6 tangent = 9 (3x the gradient); a stored
-# linearization applies the 6 tangent products only. The dense Hessian runs the 6 tangent
-# products for each of P basis vectors (the primal once).
+# linearization applies the 6 tangent products only. The hand-derived R-operator needs 8:
+# it never forms the gradient's h^T g. The dense Hessian runs the 6 tangent products for
+# each of P basis vectors (the primal once).
 _MATMULS_PER_LAYER = {
     "gradient": 3, "hvp_fwd_rev": 9, "hvp_rev_fwd": 9, "hvp_rev_rev": 9, "hvp_linearize": 9,
-    "hvp_linearized_apply": 6,
+    "hvp_linearized_apply": 6, "hvp_by_hand": 8,
 }
 # Reads and writes of P-sized arrays (weights, v, tangents, outputs) per call, and of the
 # per-layer activation tape (n w b numbers), in the bandwidth-bound regime.
 _PARAM_PASSES = {
     "gradient": 3, "hvp_fwd_rev": 6, "hvp_rev_fwd": 6, "hvp_rev_rev": 7, "hvp_linearize": 7,
-    "hvp_linearized_apply": 5,
+    "hvp_linearized_apply": 5, "hvp_by_hand": 5,
 }
 _TAPE_PASSES = {
     "gradient": 4, "hvp_fwd_rev": 8, "hvp_rev_fwd": 8, "hvp_rev_rev": 12, "hvp_linearize": 12,
-    "hvp_linearized_apply": 4,
+    "hvp_linearized_apply": 4, "hvp_by_hand": 8,
 }
 
 # The derivation's result (docs/analysis.md): exponent of time in depth n per regime, of
@@ -76,6 +78,7 @@ FORMULAS = {
     "hvp_rev_fwd": ("2n steps; 9·2bw²·n flops", "s·(6nwb + 4P)"),
     "hvp_linearize": ("4n steps; 9·2bw²·n flops", "s·(6nwb + 4P)"),
     "hvp_linearized_apply": ("2n steps; 6·2bw²·n flops", "s·(6nwb + 4P): the stored tape"),
+    "hvp_by_hand": ("2n steps; 8·2bw²·n flops", "s·(4nwb + 4P): h, Rh, z, Rz"),
     "hessian_then_hvp": ("2n steps; 6P·2bw²·n + 2P² flops ≈ 12n²w⁴b", "s·P² + 3P·2nwb·s: H + P tapes"),
     "naive_hvp": ("1 op; 2P² flops, reads s·P² bytes", "s·P² (H is an argument)"),
 }

@@ -1,6 +1,6 @@
 """The measuring side of a sweep: what the worker process runs at one (depth, width).
 
-At one shape every (form, method) still to do is built, checked against the memory
+At one shape every (variant, method) still to do is built, checked against the memory
 budget, compiled and warmed up; then all of them, and the dispatch floor, are timed
 together, run by run (hvp_bench.timing.time_interleaved). The rows come back to the
 parent (hvp_bench.sweep), which writes them. Nothing here writes files.
@@ -25,14 +25,17 @@ from hvp_bench import memory
 from hvp_bench.config import HVPConfig
 from hvp_bench.methods import get_method
 from hvp_bench.model import MLP, layer_sizes_for
+from hvp_bench.variants import parse_variant
 from hvp_bench.timing import compile_method, compile_prepare, memory_of, prepare_state, time_interleaved
 
 PLATFORMS = {"cpu": "cpu", "gpu": "cuda"}
 _GPU_BACKENDS = ("gpu", "cuda", "rocm")
 
 
-def init_worker(device: str, matmul_precision: str) -> None:
-    """Pins the JAX platform (for "cpu"/"gpu") and the default matmul precision."""
+def init_worker(device: str, matmul_precision: str, xla_flags: str = "") -> None:
+    """Pins the JAX platform (for "cpu"/"gpu"), the default matmul precision and XLA flags."""
+    if xla_flags:  # read when the backend starts, which has not happened yet
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {xla_flags}".strip()
     if device in PLATFORMS:
         # The environment variable for anything JAX reads at import; the config update
         # in case JAX was imported already (it applies until a backend starts).
@@ -53,6 +56,7 @@ def preflight(device: str) -> dict[str, Any]:
     info = environment_info()
     check_backend(device, info["backend"])
     info["jax_platforms"] = str(jax.config.jax_platforms or "")
+    info["xla_flags"] = os.environ.get("XLA_FLAGS", "")
     info["memory_budget_auto_bytes"] = memory.default_budget_bytes(jax.devices()[0])
     return info
 
@@ -63,12 +67,12 @@ def _bytes(tree) -> int:
 
 def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[str, str]],
                   budget_bytes: int) -> list[dict[str, Any]]:
-    """Measures every (form, method) in `todo` at one (depth, width), interleaved.
+    """Measures every (variant, method) in `todo` at one (depth, width), interleaved.
 
     Args:
       config: the sweep's config (sizes, dtype, runs, order, seed, precision).
       depth, width: the shape.
-      todo: (form, method) pairs, the dispatch floor among them.
+      todo: (variant, method) pairs, the dispatch floor among them.
       budget_bytes: memory budget; a method needing more (with the states the others
         keep alive) is recorded as skipped.
     Returns:
@@ -78,23 +82,28 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
     check_backend(config.device, jax.default_backend())
     dtype = jnp.dtype(config.dtype)
     sizes = layer_sizes_for(depth, width, config.input_size, config.output_size)
+    variants = {name: parse_variant(name) for name in dict.fromkeys(v for v, _ in todo)}
     models = {
-        form: MLP(jax.random.PRNGKey(config.seed), sizes, form=form, init=config.init,
-                  init_scale=config.init_scale, dtype=dtype, batch=config.batch)
-        for form in dict.fromkeys(f for f, _ in todo)
+        name: MLP(jax.random.PRNGKey(config.seed), sizes, init=config.init, init_scale=config.init_scale,
+                  dtype=dtype, batch=config.batch, **variant.model_kwargs())
+        for name, variant in variants.items()
     }
     any_model = next(iter(models.values()))
-    x = any_model.get_params()  # the same flat vector in every form
-    v = jax.random.normal(jax.random.PRNGKey(config.seed + 1), x.shape, dtype)
+    x = any_model.get_params()  # the same flat vector in every variant
     inputs = any_model.inputs()
+    # The vectors: one (P,), or a block (k, P) whose first row is that same vector.
+    blocks = {k: jax.random.normal(jax.random.PRNGKey(config.seed + 1), (k, *x.shape), dtype)
+              for k in {variant.vectors for variant in variants.values()}}
     common = {"depth": depth, "width": width, "params": int(x.size), "batch": config.batch,
               "dtype": config.dtype, "backend": backend, "budget_bytes": budget_bytes}
 
     rows, calls, info, resident = [], {}, {}, 0
-    for form, name in todo:
-        report((form, name))
-        base = {**common, "form": form, "method": name, "predicted_bytes": memory.predicted_bytes(
-            name, int(x.size), depth, width, config.batch, dtype.itemsize, config.hessian_block)}
+    for variant, name in todo:
+        report((variant, name))
+        vectors = variants[variant].vectors
+        v = blocks[vectors] if vectors > 1 else blocks[vectors][0]
+        base = {**common, "variant": variant, "method": name, "predicted_bytes": memory.predicted_bytes(
+            name, int(x.size), depth, width, config.batch, dtype.itemsize, config.hessian_block, vectors)}
         held = f" with {resident / 1e9:.2f} GB of other methods' states held" if resident else ""
 
         def not_run(status: str, note: str, compiled_bytes: int = 0) -> None:
@@ -103,7 +112,7 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
         if reason := memory.over_budget(base["predicted_bytes"] + resident, budget_bytes):
             not_run("skipped", f"predicted {reason}{held}")
             continue
-        method, loss = get_method(name, config.hessian_block), models[form].loss
+        method, loss = get_method(name, config.hessian_block), models[variant].loss
         compiled_bytes = 0
         try:
             with jax.default_matmul_precision(config.matmul_precision):
@@ -127,9 +136,9 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
         except Exception as e:  # device OOM, XLA errors: recorded, the others go on
             not_run("failed", one_line(e), compiled_bytes)
             continue
-        calls[(form, name)] = (compiled, args)
+        calls[(variant, name)] = (compiled, args)
         # compile_s counts every compile the method needs (naive_hvp: building H, then H @ v).
-        info[(form, name)] = {**base, "compile_s": prepare_compile_s + compile_s, "prepare_s": prepare_s,
+        info[(variant, name)] = {**base, "compile_s": prepare_compile_s + compile_s, "prepare_s": prepare_s,
                               "compiled_bytes": compiled_bytes}
         resident += _bytes(state)
 

@@ -31,13 +31,14 @@ _LINEAR_COPIES = {
     "hvp_rev_rev": (6, 23),
     "hvp_linearize": (5, 24),
     "hvp_linearized_apply": (4, 24),
+    "hvp_by_hand": (5, 4),
     "dispatch_floor": (1, 0),  # unused arguments are pruned from the executable: v only
 }
 _TANGENT_TAPES_PER_COLUMN = 5  # per vectorised Hessian column, in units of the tape n w b s
 
 
 def predicted_bytes(method: str, params: int, depth: int, width: int, batch: int,
-                    itemsize: int, hessian_block: int = 0) -> int:
+                    itemsize: int, hessian_block: int = 0, vectors: int = 1) -> int:
     """The predicted peak of XLA's compiled memory analysis for one method, in bytes.
 
     Args:
@@ -46,17 +47,23 @@ def predicted_bytes(method: str, params: int, depth: int, width: int, batch: int
       depth, width, batch: the model (n hidden layers of width w, batch b).
       itemsize: bytes per number (4 for float32).
       hessian_block: columns per block when building the dense Hessian (0: all P).
+      vectors: k for a block of k vectors per call (vmap): k copies of every per-vector
+        array (the gradient runs once; the floor's argument is the block).
     """
-    s, tape = itemsize, depth * width * batch * itemsize
+    s, tape, k = itemsize, depth * width * batch * itemsize, vectors
     if method in ("hessian_then_hvp", "naive_hvp"):
         columns = params if hessian_block <= 0 else min(hessian_block, params)
         hessian = params * params * s
         tangents = _TANGENT_TAPES_PER_COLUMN * columns * tape
         if method == "naive_hvp":  # its peak is building the H it is then given
-            return params * s + 2 * hessian + columns * params * s + tangents
-        return 3 * params * s + 2 * hessian + columns * params * s // 2 + tangents
-    vectors, tapes = _LINEAR_COPIES[method]
-    return vectors * params * s + tapes * tape
+            return params * s + 2 * hessian + columns * params * s + tangents + 2 * (k - 1) * params * s
+        return 3 * params * s + 2 * hessian + columns * params * s // 2 + tangents + 2 * (k - 1) * params * s
+    copies, tapes = _LINEAR_COPIES[method]
+    if method == "gradient":
+        return copies * params * s + tapes * tape + (k - 1) * params * s
+    if method == "dispatch_floor":
+        return k * params * s
+    return k * (copies * params * s + tapes * tape)
 
 
 def available_host_bytes() -> int:

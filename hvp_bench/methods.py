@@ -11,6 +11,7 @@ other AD compositions, named after how they compose: `hvp_<outer>_<inner>`.
 | hvp_rev_fwd           | grad_x (jvp of f at x along v)             | ~2-3                  |
 | hvp_linearize         | linearize(grad f, x), then apply to v      | ~2, reusable          |
 | hvp_linearized_apply  | apply a stored linearization to v          | ~1, given the tape    |
+| hvp_by_hand           | the R-operator written out (this MLP only) | ~2-3: the reference   |
 | hessian_then_hvp      | dense H (P fwd-over-rev HVPs), then H @ v  | ~P, memory 4 P^2 B    |
 | naive_hvp             | H @ v with H given                         | P^2 flops             |
 | dispatch_floor        | v[:1]: the fixed cost of a call (timed at every point) | 0     |
@@ -119,6 +120,9 @@ class Method:
     prepare: Callable[[ScalarFn, Array], Any] | None = None
     # Needs the P x P Hessian in memory (checked against the memory budget first).
     dense: bool = False
+    # Needs the suite's MLP itself, not just a scalar function: then
+    # apply(model, state, x, v, inputs) -> (P,).
+    needs_model: bool = False
 
 
 def _hessian_then_hvp(f, state, x, v, block_size=0):
@@ -143,6 +147,7 @@ REGISTRY: dict[str, Method] = {
         Method("hvp_rev_fwd", lambda f, s, x, v: hvp_rev_fwd(f, x, v)),
         Method("hvp_linearize", lambda f, s, x, v: hvp_linearize(f, x, v)),
         Method("hvp_linearized_apply", lambda f, lin, x, v: lin(v), _linearize_state),
+        Method("hvp_by_hand", lambda model, s, x, v, inputs: model.hvp_by_hand(x, v, inputs), needs_model=True),
         Method("gradient", lambda f, s, x, v: gradient(f, x)),
         # The fixed cost of calling a compiled function with these arguments (dispatch,
         # argument handling, synchronisation): measured at every point, never inferred.

@@ -1,13 +1,16 @@
 """The task's MLP, and its loss as a function of one flat parameter vector.
 
-Bias-free layers, GELU after every layer but the last. Two forms of the same network:
+Bias-free layers, GELU after every layer but the last. Three forms of the same network:
 
 - `unrolled`: the task's Python loop over `weights`; any layer sizes. XLA sees one op
   chain per layer, so compile time and compile memory grow with depth (the task's own
   code cannot compile at 1000 layers on a 24 GB machine: ../shared/design.md).
 - `scan`: the equal-width hidden layers stacked into one `(depth - 1, width, width)`
-  array and run by `lax.scan`, so the program (and its compile time) is the same size
-  at any depth.
+  array and run by `lax.scan` (optionally unrolled by a factor), so the program (and
+  its compile time) is the same size at any depth.
+- `fori`: the same stack run by `lax.fori_loop`, indexing one layer per step.
+How each layer is written (product, activation, derivative rule) is a `LayerSpec`
+(hvp_bench.layers); hvp_bench.variants names the combinations.
 
 Both read the same flat vector: `get_params()` is the weights raveled and concatenated
 in layer order, exactly what `jax.flatten_util.ravel_pytree(weights)` gives.
@@ -23,8 +26,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hvp_bench.by_hand import hvp_by_hand, split_params
+from hvp_bench.layers import LayerSpec, layer, product
+
 Array = jax.Array
-Form = Literal["unrolled", "scan"]
+Form = Literal["unrolled", "scan", "fori"]
 
 
 def layer_sizes_for(depth: int, width: int, input_size: int, output_size: int) -> list[int]:
@@ -39,42 +45,45 @@ def check_layer_sizes(layer_sizes: Sequence[int], form: Form) -> list[int]:
         raise ValueError(f"layer_sizes needs at least 2 entries (input and output), got {sizes}")
     if any(not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s <= 0 for s in sizes):
         raise ValueError(f"layer_sizes must be positive integers, got {sizes}")
-    if form == "scan":
+    if form in ("scan", "fori"):
         hidden = sizes[1:-1]
         if len(hidden) < 1:
-            raise ValueError(f"the scan form needs at least one hidden layer, got layer_sizes {sizes}")
+            raise ValueError(f"the {form} form needs at least one hidden layer, got layer_sizes {sizes}")
         if len(set(hidden)) != 1:
             raise ValueError(
-                f"the scan form needs equal hidden widths, got hidden sizes {hidden}; use form='unrolled'"
+                f"the {form} form needs equal hidden widths, got hidden sizes {hidden}; use form='unrolled'"
             )
     elif form != "unrolled":
-        raise ValueError(f"form must be 'unrolled' or 'scan', got {form!r}")
+        raise ValueError(f"form must be 'unrolled', 'scan' or 'fori', got {form!r}")
     return [int(s) for s in sizes]
 
 
-def forward_unrolled(weights: Sequence[Array], x: Array) -> Array:
+def forward_unrolled(weights: Sequence[Array], x: Array, spec: LayerSpec = LayerSpec()) -> Array:
     """The task's forward pass. weights[i]: (sizes[i], sizes[i+1]); x: (batch, sizes[0])."""
     for w in weights[:-1]:
-        x = jax.nn.gelu(x @ w)
-    return x @ weights[-1]
+        x = layer(x, w, spec)
+    return product(x, weights[-1], spec.product)
 
 
-def forward_scan(w_first: Array, w_hidden: Array, w_last: Array, x: Array, unroll: int = 1) -> Array:
-    """The same network with the hidden layers in one scan.
+def forward_scan(w_first: Array, w_hidden: Array, w_last: Array, x: Array, unroll: int = 1,
+                 spec: LayerSpec = LayerSpec(), loop: str = "scan") -> Array:
+    """The same network with the hidden layers in one loop.
 
     Args:
       w_first: (input_size, width). w_hidden: (depth - 1, width, width).
       w_last: (width, output_size). x: (batch, input_size).
+      unroll: loop iterations per step of the compiled loop.
+      loop: "scan" (lax.scan over the stacked weights) or "fori" (lax.fori_loop
+        indexing them).
     Returns:
       (batch, output_size).
     """
-    x = jax.nn.gelu(x @ w_first)
-
-    def layer(h, w):
-        return jax.nn.gelu(h @ w), None
-
-    x, _ = jax.lax.scan(layer, x, w_hidden, unroll=unroll)
-    return x @ w_last
+    x = layer(x, w_first, spec)
+    if loop == "fori":
+        x = jax.lax.fori_loop(0, w_hidden.shape[0], lambda i, h: layer(h, w_hidden[i], spec), x, unroll=unroll)
+    else:
+        x, _ = jax.lax.scan(lambda h, w: (layer(h, w, spec), None), x, w_hidden, unroll=unroll)
+    return product(x, w_last, spec.product)
 
 
 class MLP:
@@ -83,7 +92,7 @@ class MLP:
     Args:
       key: PRNG key; split into one key per weight matrix, as the task does.
       layer_sizes: `[input, hidden..., output]`, all positive.
-      form: "unrolled" (any sizes) or "scan" (equal hidden widths).
+      form: "unrolled" (any sizes), "scan" or "fori" (equal hidden widths).
       init_scale: weights are `init_scale * normal`; the task's own init is 1.0, which
         underflows (width <= 8) or overflows (width >= 10) in deep models (width 4,
         seed 0: exact zeros from 660 layers on).
@@ -91,6 +100,9 @@ class MLP:
         (`init_scale * N(0, 1) / sqrt(fan_in)`, which keeps wide layers near unit scale).
       dtype: parameter dtype.
       batch: rows of the all-ones input the loss evaluates.
+      unroll: loop iterations per compiled step (scan and fori forms).
+      layer: how each layer is written (`LayerSpec` or its fields as a dict); the
+        default is the task's: `gelu(h @ w)` with JAX's tanh-approximate GELU.
     """
 
     def __init__(
@@ -103,8 +115,14 @@ class MLP:
         init: Literal["normal", "fan_in"] = "normal",
         dtype=jnp.float32,
         batch: int = 1,
+        unroll: int = 1,
+        layer: LayerSpec | dict | None = None,
     ):
         self.layer_sizes = check_layer_sizes(layer_sizes, form)
+        if unroll < 1 or (form == "unrolled" and unroll != 1):
+            raise ValueError(f"unroll must be >= 1 (and 1 for the unrolled form), got {unroll}")
+        self.unroll = unroll
+        self.layer = layer if isinstance(layer, LayerSpec) else LayerSpec(**(layer or {}))
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
         if init not in ("normal", "fan_in"):
@@ -143,13 +161,23 @@ class MLP:
     def apply(self, params: Array, x: Array) -> Array:
         """The network with weights read from the flat `params`, in this model's form."""
         if self.form == "unrolled":
-            return forward_unrolled(self.unflatten(params), x)
+            return forward_unrolled(self.unflatten(params), x, self.layer)
+        first, hidden, last = self.split(params)
+        return forward_scan(first, hidden, last, x, self.unroll, self.layer, loop=self.form)
+
+    def split(self, params: Array) -> tuple[Array, Array, Array]:
+        """Equal hidden widths: (first (input, w), hidden (depth - 1, w, w), last (w, output))."""
         m, w = self.layer_sizes[0], self.layer_sizes[1]
-        first, rest = params[: m * w], params[m * w :]
-        n_mid = (len(self.layer_sizes) - 3) * w * w
-        w_hidden = rest[:n_mid].reshape(-1, w, w)
-        w_last = rest[n_mid:].reshape(w, self.layer_sizes[-1])
-        return forward_scan(first.reshape(m, w), w_hidden, w_last, x)
+        return split_params(params, m, w, len(self.layer_sizes) - 2, self.layer_sizes[-1])
+
+    def hvp_by_hand(self, params: Array, v: Array, inputs: Array | None = None) -> Array:
+        """H v of `loss` by the hand-derived R-operator (hvp_bench.by_hand), in this model's
+        layer formulation and unroll. Needs equal hidden widths. params, v: (P,) -> (P,)."""
+        hidden = self.layer_sizes[1:-1]
+        if len(set(hidden)) != 1:
+            raise ValueError(f"hvp_by_hand needs equal hidden widths, got {hidden}")
+        return hvp_by_hand(params, v, self.inputs() if inputs is None else inputs, self.layer_sizes[0],
+                           hidden[0], len(hidden), self.layer_sizes[-1], self.layer, self.unroll)
 
     def inputs(self) -> Array:
         """The task's input, `ones((batch, layer_sizes[0]))`."""

@@ -25,7 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
-from hvp_bench.rundir import forms_of, load_run, load_summary, summarize_runs
+from hvp_bench.rundir import load_run, load_summary, summarize_runs, variants_of
 
 LABELS = {
     "hessian_then_hvp": "(1) full Hessian + naive HVP",
@@ -35,11 +35,12 @@ LABELS = {
     "hvp_rev_fwd": "rev-over-fwd HVP",
     "hvp_linearize": "linearize + apply",
     "hvp_linearized_apply": "apply stored linearization",
+    "hvp_by_hand": "HVP by hand (R-operator)",
     "gradient": "gradient (baseline)",
     FLOOR_METHOD: "dispatch floor (a trivial call)",
 }
 COLORS = dict(zip((*METHOD_NAMES, FLOOR_METHOD), matplotlib.colormaps["tab10"].colors))
-FORM_STYLES = {"scan": "-", "unrolled": "--"}
+VARIANT_STYLES = ("-", "--", ":", "-.")
 STATUS_MARKERS = {"skipped": "x", "failed": "X"}
 MEAN_STD = "mean ± 1 std over runs"
 MEDIAN_IQR = "median, bars 25th-75th percentile over runs"
@@ -49,15 +50,16 @@ def label(method: str) -> str:
     return LABELS.get(method, method)
 
 
-def title(meta: dict, what: str, show_width: bool = True, form: str | None = None) -> str:
-    """`what` over a line naming the model, precision, form and device of the run."""
+def title(meta: dict, what: str, show_width: bool = True, variant: str | None = None) -> str:
+    """`what` over a line naming the model, precision, variant and device of the run."""
     config, env = meta.get("config", {}), meta.get("environment", {})
     width = f"width {config.get('width', '?')}, " if show_width else ""
     # Runs from before the key existed ran with JAX's default precision (TF32 on an H100).
     precision = config.get("matmul_precision", "default")
-    form = form or meta.get("_form") or (config.get("forms") or [config.get("form", "?")])[0]
+    variant = variant or meta.get("_variant") or (config.get("variants") or config.get("forms")
+                                                  or [config.get("form", "?")])[0]
     return (f"{what}\n{width}batch {config.get('batch', '?')}, {config.get('dtype', '?')} "
-            f"(matmul precision {precision}), {form} form{'s' * (' and ' in form)}, {env.get('device', '?')}")
+            f"(matmul precision {precision}), variant {variant}, {env.get('device', '?')}")
 
 
 def draw_points(ax, summary: pd.DataFrame, methods: Sequence[str], x: str, stat: str = "median") -> None:
@@ -166,55 +168,64 @@ def figure_width_sweep(summary: pd.DataFrame, meta: dict) -> Figure:
     return fig
 
 
-def figure_forms(summary: pd.DataFrame, meta: dict) -> Figure:
-    """Compile time and median run time of each method in each form against depth."""
+def figure_variants(summary: pd.DataFrame, meta: dict, x: str = "depth") -> Figure:
+    """Compile time and median run time of each method in each variant against depth (or width)."""
     fig, axes = _axes((14, 5.5), ncols=2)
+    variants = variants_of(meta, summary)
     for ax, (column, ylabel) in zip(axes, (("compile_s", "Compile time (s)"), ("median_s", "Computation time (s)"))):
-        for (form, method), data in summary[summary["status"] == "ok"].groupby(["form", "method"]):
-            data = data.sort_values("depth")
-            ax.plot(data["depth"], data[column], FORM_STYLES.get(form, ":"), marker="o", markersize=3,
-                    color=COLORS.get(method), label=f"{label(method)}, {form}")
-        skipped = summary[summary["status"] != "ok"]
-        for row, ((form, method), data) in enumerate(skipped.groupby(["form", "method"])):
-            ax.plot(data["depth"], [0.03 + 0.04 * row] * len(data), "x", color=COLORS.get(method), markersize=8,
+        for (variant, method), data in summary[summary["status"] == "ok"].groupby(["variant", "method"]):
+            data = data.sort_values(x)
+            ax.plot(data[x], data[column], VARIANT_STYLES[variants.index(variant) % len(VARIANT_STYLES)],
+                    marker="o", markersize=3, color=COLORS.get(method), label=f"{label(method)}, {variant}")
+        missing = summary[summary["status"] != "ok"]
+        for row, ((variant, method), data) in enumerate(missing.groupby(["variant", "method"])):
+            ax.plot(data[x], [0.03 + 0.04 * row] * len(data), "x", color=COLORS.get(method), markersize=8,
                     transform=ax.get_xaxis_transform(), clip_on=False,
-                    label=f"{label(method)}, {form}: {'/'.join(sorted(set(data['status'])))}")
+                    label=f"{label(method)}, {variant}: {'/'.join(sorted(set(data['status'])))}")
         ax.set_yscale("log")
-        ax.set_xlabel("Number of hidden layers")
+        if x == "width":
+            ax.set_xscale("log", base=2)
+        ax.set_xlabel("Number of hidden layers" if x == "depth" else "Hidden width")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
-    axes[1].set_title(MEDIAN_IQR.split(",")[0] + " over runs")
     axes[0].set_title("one compile per point")
+    axes[1].set_title("median over runs")
     _legend_outside(axes[1])
-    fig.suptitle(title(meta, "The task's unrolled Python loop against lax.scan (solid: scan, dashed: "
-                             "unrolled)", form="unrolled and scan"))
+    styles = ", ".join(f"{s!r}: {v}" for s, v in zip(VARIANT_STYLES, variants))
+    fig.suptitle(title(meta, f"The variants side by side (line styles {styles})", variant=" vs ".join(variants)))
     return fig
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:
     """Draws every figure of a run into its directory; returns the paths written.
 
-    With several network forms, the figures of the first form have plain names, those
-    of the others a `_<form>` suffix, and `forms` compares them.
+    With several variants, the figures of the first variant have plain names, those of
+    the others a `_<variant>` suffix, and `variants` compares them all.
 
     Raises:
       ConfigError: no run directory, or an empty or unreadable runs.csv or meta.json.
     """
     run_dir = Path(run_dir)
     rows, meta = load_run(run_dir)
-    forms = forms_of(meta, rows)
+    variants = variants_of(meta, rows)
     written: list[Path] = []
-    for i, form in enumerate(forms):
-        depth_sweep, width_sweep, _ = load_summary(run_dir, form)
-        suffix = "" if i == 0 else f"_{form}"
+    for i, variant in enumerate(variants):
+        depth_sweep, width_sweep, _ = load_summary(run_dir, variant)
+        suffix = "" if i == 0 else f"_{variant}"
         if depth_sweep["depth"].nunique() > 1:  # a width-only run has one depth
             for name, draw in (("task_timings", figure_task_timings), ("hvp_compositions", figure_compositions),
                                ("compile_times", figure_compile_times)):
-                written += save_figure(draw(depth_sweep, {**meta, "_form": form}), run_dir, name + suffix)
+                written += save_figure(draw(depth_sweep, {**meta, "_variant": variant}), run_dir, name + suffix)
         if width_sweep["width"].nunique() > 1:
-            written += save_figure(figure_width_sweep(width_sweep, meta), run_dir, "width_sweep" + suffix)
-    if len(forms) > 1:
-        width = meta.get("config", {}).get("width")
+            written += save_figure(figure_width_sweep(width_sweep, {**meta, "_variant": variant}), run_dir,
+                                   "width_sweep" + suffix)
+    if len(variants) > 1:
+        config = meta.get("config", {})
+        width, width_depth = config.get("width"), config.get("width_depth")
         summary = summarize_runs(rows[rows["width"] == width] if width is not None else rows)
-        written += save_figure(figure_forms(summary, meta), run_dir, "forms")
+        if summary["depth"].nunique() > 1:
+            written += save_figure(figure_variants(summary, meta), run_dir, "variants")
+        across = summarize_runs(rows[rows["depth"] == width_depth]) if config.get("widths") else summary.iloc[:0]
+        if len(across) and across["width"].nunique() > 1:
+            written += save_figure(figure_variants(across, meta, x="width"), run_dir, "variants_width")
     return written

@@ -20,7 +20,7 @@ import pandas as pd
 from expkit.config import ConfigError
 
 COLUMNS = [
-    "depth", "width", "form", "method", "run_index", "order", "status", "time_s", "compile_s",
+    "depth", "width", "variant", "method", "run_index", "order", "status", "time_s", "compile_s",
     "prepare_s", "params", "batch", "dtype", "backend", "predicted_bytes", "compiled_bytes",
     "budget_bytes", "finite", "nonzero", "note",
 ]
@@ -29,7 +29,7 @@ includes building H); `prepare_s`: running its untimed setup. `order`: the call'
 interleaved timing; `backend`: the JAX platform the point ran on; `budget_bytes`: the
 memory budget in force (a skipped point is reconsidered on resume if it rose)."""
 
-POINT_KEYS = ["depth", "width", "form", "method"]
+POINT_KEYS = ["depth", "width", "variant", "method"]
 STATUSES = ("ok", "skipped", "failed", "timeout")
 
 
@@ -52,9 +52,12 @@ def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
         raise ConfigError(f"{path} lacks column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
     if runs.empty:
         raise ConfigError(f"{path} has no rows (no point measured yet)")
-    # Runs written before a column existed read with it empty (and the scan form).
+    # Runs written before a column existed read with it empty; before variants, the
+    # column was `form` (and before that, every run was the scan form).
+    if "variant" not in runs and "form" in runs:
+        runs = runs.rename(columns={"form": "variant"})
     runs = runs.reindex(columns=list(dict.fromkeys([*COLUMNS, *runs.columns])))
-    runs["form"] = runs["form"].astype(object).where(runs["form"].notna(), "scan")
+    runs["variant"] = runs["variant"].astype(object).where(runs["variant"].notna(), "scan")
     meta_path = run_dir / "meta.json"
     meta = {}
     if meta_path.is_file():
@@ -92,22 +95,22 @@ def summarize_runs(rows: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index()
 
 
-def forms_of(meta: dict, runs: pd.DataFrame) -> list[str]:
-    """The run's network forms, the config's first (the primary one) first."""
+def variants_of(meta: dict, runs: pd.DataFrame) -> list[str]:
+    """The run's variants, the config's first (the primary one) first."""
     config = meta.get("config", {})
-    forms = list(config.get("forms") or ([config["form"]] if "form" in config else []))
-    return forms + [f for f in runs["form"].dropna().unique() if f not in forms]
+    listed = config.get("variants") or config.get("forms") or ([config["form"]] if "form" in config else [])
+    return list(listed) + [v for v in runs["variant"].dropna().unique() if v not in listed]
 
 
-def split_sweeps(runs: pd.DataFrame, meta: dict, form: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_sweeps(runs: pd.DataFrame, meta: dict, variant: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(depth sweep rows at the config's width, width sweep rows at width_depth or empty).
 
     Args:
-      form: keep this network form only; None: the run's primary form (its first).
+      variant: keep this variant only; None: the run's primary variant (its first).
     """
     config = meta.get("config", {})
-    forms = forms_of(meta, runs)
-    runs = runs[runs["form"] == (form or (forms[0] if forms else "scan"))]
+    variants = variants_of(meta, runs)
+    runs = runs[runs["variant"] == (variant or (variants[0] if variants else "scan"))]
     width = config.get("width")
     if width is None or not (runs["width"] == width).any():
         width = runs["width"].mode().iloc[0]
@@ -119,10 +122,10 @@ def split_sweeps(runs: pd.DataFrame, meta: dict, form: str | None = None) -> tup
     return depth_rows, width_rows
 
 
-def load_summary(run_dir: str | Path, form: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Per-point summaries of the depth sweep and the width sweep (of one form), and meta.json."""
+def load_summary(run_dir: str | Path, variant: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Per-point summaries of the depth sweep and the width sweep (of one variant), and meta.json."""
     rows, meta = load_run(run_dir)
-    depth_rows, width_rows = split_sweeps(rows, meta, form)
+    depth_rows, width_rows = split_sweeps(rows, meta, variant)
     return summarize_runs(depth_rows), summarize_runs(width_rows), meta
 
 
@@ -135,7 +138,7 @@ def format_summary(summary: pd.DataFrame) -> str:
         for m, s in zip(summary["median_s"], summary["status"])
     ]
     table = summary.assign(cell=cell).pivot_table(
-        index=["form", "width", "depth"], columns="method", values="cell", aggfunc="first", sort=True
+        index=["variant", "width", "depth"], columns="method", values="cell", aggfunc="first", sort=True
     )
     order = [m for m in summary["method"].drop_duplicates()]
     return "median time per call (ms)\n" + table[order].to_string()

@@ -138,12 +138,12 @@ def gradient_ratios(runs: pd.DataFrame, x: str = "depth", above_floor: bool = Fa
 
 
 def compare_runs(runs_a: pd.DataFrame, runs_b: pd.DataFrame) -> pd.DataFrame:
-    """Median times of two runs at matched (depth, width, form, method), and their ratio.
+    """Median times of two runs at matched (depth, width, variant, method), and their ratio.
 
-    Returns columns depth, width, form, method, median_a_s, median_b_s, speedup = a / b
+    Returns columns depth, width, variant, method, median_a_s, median_b_s, speedup = a / b
     (> 1: run b is faster).
     """
-    keys = ["depth", "width", "form", "method"]
+    keys = ["depth", "width", "variant", "method"]
     a = ok_times(runs_a).groupby(keys)["time_s"].median().rename("median_a_s")
     b = ok_times(runs_b).groupby(keys)["time_s"].median().rename("median_b_s")
     both = pd.concat([a, b], axis=1, join="inner").reset_index()

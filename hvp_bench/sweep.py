@@ -1,6 +1,6 @@
 """The sweep: shapes (depth, width) measured one by one, rows appended as each completes.
 
-A point is (depth, width, form, method). All unfinished points of one shape are measured
+A point is (depth, width, variant, method). All unfinished points of one shape are measured
 together in a worker process (hvp_bench.measure), interleaved run by run, with the
 dispatch floor among them. The parent never starts JAX: it plans, writes files, draws
 the progress bar, and deals with a worker that dies or hangs:
@@ -8,7 +8,7 @@ the progress bar, and deals with a worker that dies or hangs:
   other points are measured again in a fresh worker;
 - hung past `point_timeout_s`: the worker is killed, the method recorded `timeout`;
 - the worker exits by itself within a second if the parent is killed (expkit.worker).
-Once a (form, method) compiled slower than `compile_budget_s`, timed out or killed its
+Once a (variant, method) compiled slower than `compile_budget_s`, timed out or killed its
 worker at one depth, its deeper depths are skipped (`depth_skip`). On resume, finished
 points are kept: `ok` ones with all runs, and `skipped` ones that still do not fit the
 (possibly raised) memory budget. Failed, timed-out and depth-skipped points are
@@ -39,7 +39,7 @@ from hvp_bench.rundir import COLUMNS, POINT_KEYS, summarize_runs
 # Keys that change what a measurement means; a run directory is only resumed with the same.
 MEASUREMENT_KEYS = (
     "width", "input_size", "output_size", "batch", "dtype", "matmul_precision", "init",
-    "init_scale", "num_runs", "warmup", "order", "seed", "device", "hessian_block",
+    "init_scale", "num_runs", "warmup", "order", "seed", "device", "xla_flags", "hessian_block",
 )
 MEASURE = "hvp_bench.measure:measure_shape"
 
@@ -48,7 +48,7 @@ MEASURE = "hvp_bench.measure:measure_shape"
 class Point:
     depth: int
     width: int
-    form: str
+    variant: str
     method: str
 
 
@@ -59,8 +59,8 @@ def plan_shapes(config: HVPConfig) -> list[tuple[int, int]]:
 
 
 def plan_points(config: HVPConfig) -> list[Point]:
-    """Every point, shape by shape; at each, every form x (methods + the dispatch floor)."""
-    return [Point(d, w, f, m) for d, w in plan_shapes(config) for f in config.forms
+    """Every point, shape by shape; at each, every variant x (methods + the dispatch floor)."""
+    return [Point(d, w, f, m) for d, w in plan_shapes(config) for f in config.variants
             for m in (*config.methods, FLOOR_METHOD)]
 
 
@@ -88,15 +88,15 @@ def finished_points(rows: pd.DataFrame, num_runs: int, budget_bytes: int) -> tup
 
 
 def depth_skip(rows: pd.DataFrame, config: HVPConfig, point: Point) -> str | None:
-    """Why `point` is skipped because of a shallower depth of the same (width, form, method), or None.
+    """Why `point` is skipped because of a shallower depth of the same (width, variant, method), or None.
 
-    Deeper is costlier, so once a (form, method) took longer than `compile_budget_s` to
+    Deeper is costlier, so once a (variant, method) took longer than `compile_budget_s` to
     compile, ran out of time, or killed its worker (out of memory), the deeper depths of
     this run are skipped. Such skips are decided again on resume.
     """
     if rows.empty:
         return None
-    same = rows[(rows["width"] == point.width) & (rows["form"] == point.form) & (rows["method"] == point.method)
+    same = rows[(rows["width"] == point.width) & (rows["variant"] == point.variant) & (rows["method"] == point.method)
                 & (rows["depth"] < point.depth)]
     compile_s = pd.to_numeric(same["compile_s"], errors="coerce")
     slow = (compile_s > config.compile_budget_s) if config.compile_budget_s > 0 else compile_s.isna() & False
@@ -111,7 +111,7 @@ def depth_skip(rows: pd.DataFrame, config: HVPConfig, point: Point) -> str | Non
 
 
 def _lost_point_row(config: HVPConfig, point: Point, status: str, note: str) -> dict[str, Any]:
-    return {"depth": point.depth, "width": point.width, "form": point.form, "method": point.method,
+    return {"depth": point.depth, "width": point.width, "variant": point.variant, "method": point.method,
             "run_index": 0, "status": status, "batch": config.batch, "dtype": config.dtype, "note": note}
 
 
@@ -120,19 +120,23 @@ class _Sweep:
 
     def __init__(self, config: HVPConfig, measure: Callable | str):
         self.config, self.measure = config, measure
-        self.worker = Worker("hvp_bench.measure:init_worker", (config.device, config.matmul_precision))
+        self.worker = Worker("hvp_bench.measure:init_worker",
+                             (config.device, config.matmul_precision, config.xla_flags))
 
     def start(self) -> tuple[dict, int]:
         try:
             environment = self.worker.call("hvp_bench.measure:preflight", self.config.device)
         except (WorkerError, WorkerDied) as e:
-            raise ConfigError(f"cannot start JAX on device {self.config.device!r}: {e}") from None
+            flags = f" with xla_flags={self.config.xla_flags!r}" if self.config.xla_flags else ""
+            why = str(e) if isinstance(e, WorkerError) else "the measuring process died while starting it" + (
+                " (XLA aborts on a flag it does not know)" if flags else "")
+            raise ConfigError(f"cannot start JAX on device {self.config.device!r}{flags}: {why}") from None
         budget = int(self.config.memory_budget_gb * 1e9) or environment["memory_budget_auto_bytes"]
         return environment, budget
 
     def measure_shape(self, log: CsvLog, depth: int, width: int, points: list[Point], budget: int, bar) -> None:
         """Measures `points` (all at one shape); appends their rows to `log`."""
-        todo = [(p.form, p.method) for p in points]
+        todo = [(p.variant, p.method) for p in points]
         shown = [0.0]
 
         def show(item) -> None:  # at most once a second: the bar must not compete with the timing
@@ -223,7 +227,7 @@ def failures(summary: pd.DataFrame) -> str | None:
     bad = summary[summary["status"].isin(["failed", "timeout"])]
     if bad.empty:
         return None
-    names = [f"{r.method} ({r.form}) at depth {r.depth}, width {r.width}: {r.status}" for r in bad.itertuples()]
+    names = [f"{r.method} ({r.variant}) at depth {r.depth}, width {r.width}: {r.status}" for r in bad.itertuples()]
     shown = "; ".join(names[:5]) + (f"; and {len(names) - 5} more" if len(names) > 5 else "")
     return f"{len(names)} point(s) failed or timed out (see summary.csv): {shown}"
 

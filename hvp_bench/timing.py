@@ -65,23 +65,43 @@ def memory_of(compiled) -> dict[str, int]:
     return out
 
 
-def timed_function(method: Method, loss: Loss) -> Callable:
-    """(state, x, v, inputs) -> method's output, with the input a traced argument."""
+VECTOR_FREE = ("gradient", "dispatch_floor")
+"""Methods that ignore v: given a block of vectors they still run once."""
 
-    def timed(state, x, v, inputs):
-        return method.apply(lambda p: loss(p, inputs), state, x, v)
 
-    return timed
+def timed_function(method: Method, loss: Loss, vectors: int = 1) -> Callable:
+    """(state, x, v, inputs) -> the method's output, with the input a traced argument.
+
+    Args:
+      loss: loss(params, inputs); for a method that needs the model (hvp_by_hand), the
+        bound `MLP.loss` of that model.
+      vectors: 1, or k for a block v of shape (k, P): the method is vmapped over it.
+    """
+    if method.needs_model:
+        model = getattr(loss, "__self__", None)
+        if not hasattr(model, "hvp_by_hand"):
+            raise ValueError(f"{method.name} needs the suite's MLP: pass model.loss")
+
+        def one(state, x, v, inputs):
+            return method.apply(model, state, x, v, inputs)
+    else:
+        def one(state, x, v, inputs):
+            return method.apply(lambda p: loss(p, inputs), state, x, v)
+
+    if vectors == 1 or method.name in VECTOR_FREE:
+        return one
+    return lambda state, x, v, inputs: jax.vmap(lambda u: one(state, x, u, inputs))(v)
 
 
 def compile_method(method: Method, loss: Loss, x: jax.Array, v: jax.Array, inputs: Any = None,
                    state: Any = None):
     """Compiles the timed call ahead of time; returns (executable, seconds).
 
-    The executable takes (state, x, v, inputs).
+    The executable takes (state, x, v, inputs); v of shape (k, P) is a block of k vectors.
     """
     start = time.perf_counter()
-    compiled = jax.jit(timed_function(method, loss)).lower(state, x, v, inputs).compile()
+    vectors = v.shape[0] if v.ndim == 2 else 1
+    compiled = jax.jit(timed_function(method, loss, vectors)).lower(state, x, v, inputs).compile()
     return compiled, time.perf_counter() - start
 
 
@@ -165,11 +185,13 @@ def time_method(method: Method, f: Callable, x: jax.Array, v: jax.Array, num_run
 
     Args:
       method: e.g. `get_method("hvp_fwd_rev")`.
-      f: f(x) -> scalar, or f(x, inputs) when `inputs` is given.
-      x, v: (P,) device arrays: the point and the vector.
+      f: f(x) -> scalar, or f(x, inputs) when `inputs` is given; `model.loss` of the
+        suite's MLP for a method that needs the model (hvp_by_hand).
+      x, v: device arrays: the point (P,) and the vector (P,) or a block of them (k, P).
       inputs: data passed to f as a traced argument of the timed call, or None.
     """
-    loss = f if inputs is not None else (lambda p, _: f(p))
+    # A method that needs the model gets `model.loss` itself (it accepts inputs=None).
+    loss = f if inputs is not None or method.needs_model else (lambda p, _: f(p))
     state, prepare_s = prepare_state(method, loss, x, inputs)
     compiled, compile_s = compile_method(method, loss, x, v, inputs, state)
     times, out = time_compiled(compiled, (state, x, v, inputs), num_runs, warmup)

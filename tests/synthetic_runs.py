@@ -34,7 +34,7 @@ def synthetic_rows(depth_widths, exponents: dict, width_exponents: dict, runs: i
                 rows.append({
                     "depth": depth, "width": width, "method": method, "run_index": i, "status": "ok",
                     "time_s": t[i], "compile_s": 0.5, "prepare_s": 0.0, "params": params, "batch": 1,
-                    "dtype": "float32", "form": "scan", "finite": True, "nonzero": True, "note": "",
+                    "dtype": "float32", "variant": "scan", "finite": True, "nonzero": True, "note": "",
                     "predicted_bytes": memory, "compiled_bytes": 2 * memory,
                 })
     return rows

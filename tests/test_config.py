@@ -15,7 +15,7 @@ def test_homework_config_is_the_task():
     assert config.depths == tuple(np.linspace(50, 1000, 15, dtype=int))
     assert config.num_runs == 10
     assert config.methods[:3] == ("hessian_then_hvp", "naive_hvp", "hvp_rev_rev")
-    assert config.forms == ("scan",) and config.width == 4 and config.matmul_precision == "highest"
+    assert config.variants == ("scan",) and config.width == 4 and config.matmul_precision == "highest"
 
 
 @pytest.mark.parametrize("name", ["hvp_homework", "hvp_smoke", "hvp_gpu"])
@@ -52,9 +52,11 @@ def test_int_is_accepted_for_float_and_stored_as_float():
         ("depths = 5", "'depths' must be a list"),
         ("depths = { start = 1, stop = 5 }", "start, stop, num"),
         ("dtype = 'float16'", "'dtype' must be one of"),
-        ("forms = ['loop']", r"'forms\[0\]' must be one of"),
-        ("forms = []", "'forms' must not be empty"),
-        ("forms = ['scan', 'scan']", "'forms' lists a form twice"),
+        ("variants = ['loop']", "'variants': variant 'loop' must start with one of"),
+        ("variants = []", "'variants' must not be empty"),
+        ("variants = ['scan-u8-fused', 'scan-fused-u8']", "'variants' lists a variant twice"),
+        ("variants = ['scan-fast']", "unknown token 'fast'"),
+        ("xla_flags = 3", "'xla_flags' must be a string"),
         ("matmul_precision = 'tf32'", "'matmul_precision' must be one of"),
         ("order = 'random'", "'order' must be one of"),
         ("point_timeout_s = -1", "'point_timeout_s' must be >= 0"),
@@ -84,3 +86,7 @@ def test_config_is_frozen_and_serialises():
     with pytest.raises(AttributeError):
         config.width = 8
     assert config_to_dict(config)["depths"] == list(config.depths)
+
+
+def test_variant_names_are_stored_in_one_spelling():
+    assert HVPConfig(variants=("scan-u8-fused", "unrolled")).variants == ("scan-fused-u8", "unrolled")

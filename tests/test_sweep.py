@@ -27,7 +27,7 @@ POINTS_PER_SHAPE = 4  # three methods and the dispatch floor
 
 
 def keys(frame):
-    return list(zip(frame["depth"], frame["width"], frame["form"], frame["method"], frame["run_index"]))
+    return list(zip(frame["depth"], frame["width"], frame["variant"], frame["method"], frame["run_index"]))
 
 
 def crash_on_hvp_at_depth_3(config, depth, width, todo, budget):
@@ -48,7 +48,7 @@ def hang_on_hvp_at_depth_3(config, depth, width, todo, budget):
 
 def test_plan_points_depth_then_width_sweep_each_with_the_floor():
     config = HVPConfig(depths=(1, 2), width=3, widths=(3, 5), width_depth=2, methods=("gradient",),
-                       forms=("unrolled", "scan"))
+                       variants=("unrolled", "scan"))
     shapes = [(1, 3), (2, 3), (2, 5)]
     assert plan_points(config) == [Point(d, w, f, m) for d, w in shapes for f in ("unrolled", "scan")
                                    for m in ("gradient", FLOOR_METHOD)]
@@ -59,7 +59,7 @@ def test_sweep_writes_rows_summary_and_meta(tmp_path):
     rows = pd.read_csv(out / "runs.csv")
     assert list(rows.columns) == COLUMNS
     assert len(rows) == 2 * POINTS_PER_SHAPE * 3 and set(rows["status"]) == {"ok"}
-    assert set(rows["backend"]) == {"cpu"} and set(rows["form"]) == {"scan"}
+    assert set(rows["backend"]) == {"cpu"} and set(rows["variant"]) == {"scan"}
     assert rows["finite"].all() and (rows["time_s"] > 0).all()
     assert rows.loc[rows["depth"] == 3, "params"].iloc[0] == 2 * 3 + 2 * 9 + 3
     summary = pd.read_csv(out / "summary.csv")
@@ -200,10 +200,10 @@ def test_a_run_with_failures_exits_3_after_writing_everything(tmp_path, capsys):
 
 def test_finished_points_keeps_ok_and_still_too_big_skips():
     rows = pd.DataFrame([
-        *[dict(depth=1, width=3, form="scan", method="gradient", status="ok", run_index=i, note="") for i in range(2)],
-        dict(depth=1, width=3, form="scan", method="naive_hvp", status="skipped", predicted_bytes=500,
+        *[dict(depth=1, width=3, variant="scan", method="gradient", status="ok", run_index=i, note="") for i in range(2)],
+        dict(depth=1, width=3, variant="scan", method="naive_hvp", status="skipped", predicted_bytes=500,
              compiled_bytes=0, note="predicted needs 0.00 GB > budget 0.00 GB"),
-        dict(depth=1, width=3, form="scan", method="hvp_rev_rev", status="timeout", note="time limit"),
+        dict(depth=1, width=3, variant="scan", method="hvp_rev_rev", status="timeout", note="time limit"),
     ])
     done, kept = finished_points(rows, num_runs=2, budget_bytes=100)
     assert done == {Point(1, 3, "scan", "gradient"), Point(1, 3, "scan", "naive_hvp")}
@@ -235,7 +235,9 @@ def test_a_device_that_is_not_there_is_one_line_and_nothing_is_written(tmp_path)
         (["--config", "configs/hvp_smoke.toml", "--set", "width=three"], "'width' must be an integer"),
         (["--config", "configs/hvp_smoke.toml", "--set", "depths=[0]"], "'depths' must be >= 1"),
         (["--config", "configs/hvp_smoke.toml", "--set", "point_timeout_s=-1"], "'point_timeout_s' must be >= 0"),
-        (["--config", "configs/hvp_smoke.toml", "--set", "forms=['loop']"], "'forms[0]' must be one of"),
+        (["--config", "configs/hvp_smoke.toml", "--set", "variants=['loop']"], "variant 'loop' must start with"),
+        (["--config", "configs/hvp_smoke.toml", "--set", "xla_flags=--xla_no_such_flag=1"],
+         "cannot start JAX on device 'cpu' with xla_flags='--xla_no_such_flag=1'"),
         (["--config", "configs/hvp_smoke.toml", "--set", "matmul_precision=tf32"], "'matmul_precision' must be one of"),
         (["--config", "configs/hvp_smoke.toml", "--out", "/proc/version/run"], "cannot write to output"),
     ],

@@ -78,6 +78,7 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
              + (f" --compare {compare_dir}`" if compare_dir else "`")
              + " from runs.csv and meta.json alone. Times are per call (compile excluded), "
              "medians over the timed runs.", ""]
+    lines += tables.precision_note(meta) + tables.provenance_note(meta)
     lines += tables.what_was_run(meta, run_dir, runs)
     lines += tables.model_section(meta, depth_rows)
 

@@ -44,6 +44,37 @@ def ms(t: float) -> str:
     return f"{t * 1e3:.3g} ms" if np.isfinite(t) else "—"
 
 
+def precision_note(meta: dict) -> list[str]:
+    """What "float32" meant in this run: true float32, or JAX's default (TF32 on recent GPUs)."""
+    config, env = meta.get("config", {}), meta.get("environment", {})
+    precision = config.get("matmul_precision")
+    gpu = str(env.get("backend", "")).lower() in ("gpu", "cuda", "rocm")
+    if precision == "highest":
+        text = "**Precision:** matmuls in true float32 (`matmul_precision = \"highest\"`)."
+    elif precision is None:
+        text = ("**Precision:** this run predates the `matmul_precision` key and used JAX's default "
+                "matmul precision" + (", which on this GPU lets float32 matmuls run in TF32 (reduced "
+                                      "precision): its \"float32\" times are TF32 times." if gpu else
+                                      " (full float32 on a CPU)."))
+    else:
+        text = (f"**Precision:** `matmul_precision = \"{precision}\"`" + (
+            ": on this GPU float32 matmuls may run in TF32 (reduced precision)." if gpu else "."))
+    return [text, ""]
+
+
+def provenance_note(meta: dict) -> list[str]:
+    """Which code produced the run, and whether it was a clean commit."""
+    env = meta.get("environment", {})
+    commit, dirty = env.get("git_commit", "unknown"), env.get("git_dirty")
+    if commit == "unknown":
+        return ["**Code:** commit unknown (the run's copy had no .git and no commit was passed in).", ""]
+    if dirty is None and str(commit).endswith("-dirty"):
+        dirty = True
+    state = {False: "a clean commit", True: "a tree with uncommitted changes", None: "a copy of the tree "
+             "(commit passed in; cleanliness unknown)"}[dirty]
+    return [f"**Code:** `{str(commit).removesuffix('-dirty')}`, {state}.", ""]
+
+
 def what_was_run(meta: dict, run_dir: Path, runs: pd.DataFrame) -> list[str]:
     config, env = meta.get("config", {}), meta.get("environment", {})
     lines = ["## What was run", ""]

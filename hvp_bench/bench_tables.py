@@ -1,0 +1,57 @@
+"""The tables and figures `hvp-bench` writes beside a run: compile times, HVP cost in
+gradients (per depth, above the floor, per layer), and, with several variants, the
+variant study (hvp_bench.variant_study). Everything is derived from runs.csv alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from expkit.results import write_csv_atomic
+from hvp_bench import variant_study
+from hvp_bench.plots import save_figure, title
+from hvp_bench.rundir import load_run, split_sweeps, variants_of
+from hvp_bench.scaling import gradient_ratios, marginal_costs
+
+
+def _show(heading: str, table: pd.DataFrame) -> str:
+    with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.3g}".format):
+        return f"\n{heading}\n{table.to_string()}"
+
+
+def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
+    """Writes the tables (CSV) and figures of a benchmark run; returns them as text."""
+    run_dir = Path(run_dir)
+    all_runs, meta = load_run(run_dir)
+    runs, _ = split_sweeps(all_runs, meta)  # the primary variant
+    methods = list(meta.get("config", {}).get("methods", [])) or sorted(runs["method"].unique())
+    compile_s = runs.pivot_table(index="depth", columns="method", values="compile_s", aggfunc="first")
+    compile_s = compile_s.reindex(columns=methods)  # a method skipped everywhere shows empty
+    ratios = gradient_ratios(runs)
+    above_floor = gradient_ratios(runs, above_floor=True)
+    per_layer = marginal_costs(runs, n_boot) if runs["depth"].nunique() >= 2 else pd.DataFrame()
+    text = _show("compile time (s), every compile a method needs", compile_s)
+    text += _show("median time / median gradient time", ratios)
+    text += _show("the same, with the median dispatch floor subtracted from both", above_floor)
+    write_csv_atomic(run_dir / "compile_s.csv", compile_s.reset_index())
+    write_csv_atomic(run_dir / "hvp_over_gradient.csv", ratios.reset_index())
+    write_csv_atomic(run_dir / "hvp_over_gradient_above_floor.csv", above_floor.reset_index())
+    if len(per_layer):
+        text += _show("per extra layer: seconds, and in gradients (95% bootstrap CIs)", per_layer.set_index("method"))
+        write_csv_atomic(run_dir / "per_layer.csv", per_layer)
+    if len(variants_of(meta, all_runs)) > 1 and all_runs["depth"].nunique() >= 2:
+        costs = variant_study.per_layer_costs(all_runs, meta.get("config", {}).get("width"), n_boot)
+        best = variant_study.best_per_method(costs)
+        write_csv_atomic(run_dir / "variants.csv", costs)
+        write_csv_atomic(run_dir / "best_variants.csv", best)
+        text += _show("per extra layer and vector, every variant; ratio: over the best gradient (95% CIs)",
+                      costs.set_index(["method", "variant"]).sort_index().drop(columns="best_gradient_variant"))
+        text += _show("the best variant of each method", best.set_index("method"))
+        name = meta.get("config", {}).get("name", run_dir.name)
+        save_figure(variant_study.figure_per_layer(costs, title(meta, f"{name}: per-layer cost by variant",
+                                                                 variant="all")), run_dir, "per_layer")
+        if (costs["vectors"] > 1).any():
+            save_figure(variant_study.figure_vectors(costs, title(meta, f"{name}: blocks of vectors", variant="all")),
+                        run_dir, "vectors")
+    return text

@@ -1,0 +1,118 @@
+"""Variants compared: per-layer cost of every (variant, method), and the best per method.
+
+A run with several variants (hvp_bench.variants) answers "how fast can each method be
+made here". For each (variant, method): seconds per extra layer (slope of the median
+time against depth) with a bootstrap CI, per vector for a block of k vectors, the
+compile time at the deepest depth, and the per-layer cost over the best gradient of
+the run (the fastest gradient of any variant), with a CI from the bootstrap replicates
+of both slopes. The best variant of a method is the one with the lowest per-layer cost
+per vector.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from expkit.fits import bootstrap_linear_slope, ratio_ci
+from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
+from hvp_bench.plots import COLORS, label
+from hvp_bench.rundir import ok_times
+from hvp_bench.scaling import method_groups
+from hvp_bench.variants import parse_variant
+
+
+def per_layer_costs(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000,
+                    seed: int = 0) -> pd.DataFrame:
+    """One row per (variant, method) with a depth sweep at `width` (default: the most common).
+
+    Columns: variant, method, vectors, depths, per_layer_s, lo, hi (per call), per_vector_s
+    (per layer and vector), compile_s (at the deepest depth), ratio, ratio_lo, ratio_hi
+    (per-vector per-layer cost over the best gradient's per-layer cost).
+    """
+    rows = ok_times(runs)
+    if width is None and len(rows):
+        width = int(rows["width"].mode().iloc[0])
+    rows = rows[rows["width"] == width]
+    fits, out = {}, []
+    for i, (variant, data) in enumerate(rows.groupby("variant")):
+        for j, (method, groups) in enumerate(sorted(method_groups(data).items())):
+            if len(groups) >= 2:
+                fits[(variant, method)] = bootstrap_linear_slope(groups, n_boot=n_boot, seed=seed + 97 * i + j)
+    gradients = {key: fit for key, fit in fits.items() if key[1] == "gradient"}
+    best_grad = min(gradients, key=lambda key: gradients[key][0].slope) if gradients else None
+    for (variant, method), (fit, boot) in fits.items():
+        k = 1 if method in ("gradient", FLOOR_METHOD) else parse_variant(variant).vectors
+        deepest = rows[(rows["variant"] == variant) & (rows["method"] == method)]
+        deepest = deepest[deepest["depth"] == deepest["depth"].max()]
+        ratio = (np.nan, np.nan, np.nan)
+        if best_grad is not None:
+            grad, grad_boot = gradients[best_grad]
+            ratio = ratio_ci(fit.slope / k, grad.slope, np.asarray(boot) / k, grad_boot)
+        out.append({"variant": variant, "method": method, "vectors": k, "depths": fit.points,
+                    "per_layer_s": fit.slope, "lo": fit.lo, "hi": fit.hi, "per_vector_s": fit.slope / k,
+                    "compile_s": float(pd.to_numeric(deepest["compile_s"]).max()),
+                    "ratio": ratio[0], "ratio_lo": ratio[1], "ratio_hi": ratio[2],
+                    "best_gradient_variant": best_grad[0] if best_grad else None})
+    return pd.DataFrame(out)
+
+
+def best_per_method(costs: pd.DataFrame) -> pd.DataFrame:
+    """The variant with the lowest per-vector per-layer cost for each method."""
+    if costs.empty:
+        return costs
+    order = {m: i for i, m in enumerate((*METHOD_NAMES, FLOOR_METHOD))}
+    best = costs.loc[costs.groupby("method")["per_vector_s"].idxmin()]
+    return best.sort_values("method", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def figure_per_layer(costs: pd.DataFrame, title: str) -> Figure:
+    """Per-layer cost per vector of every (variant, method), with 95% CIs, log scale."""
+    variants = list(dict.fromkeys(costs["variant"]))
+    methods = [m for m in (*METHOD_NAMES, FLOOR_METHOD) if m in set(costs["method"])]
+    fig = Figure(figsize=(max(8, 1.1 * len(variants) + 4), 5.5), layout="constrained")
+    ax = fig.subplots()
+    width = 0.8 / max(len(methods), 1)
+    for j, method in enumerate(methods):
+        data = costs[costs["method"] == method].set_index("variant").reindex(variants)
+        k = data["vectors"].fillna(1).to_numpy(float)
+        y = data["per_vector_s"].to_numpy(float) * 1e6
+        err = np.vstack([y - data["lo"].to_numpy(float) / k * 1e6, data["hi"].to_numpy(float) / k * 1e6 - y])
+        x = np.arange(len(variants)) + (j - (len(methods) - 1) / 2) * width
+        ax.bar(x, np.where(y > 0, y, np.nan), width, yerr=np.clip(err, 0, None), capsize=2, label=label(method),
+               color=COLORS.get(method))
+    ax.set_xticks(np.arange(len(variants)), variants, rotation=30, ha="right")
+    ax.set_yscale("log")
+    ax.set_ylabel("µs per extra layer (per vector)")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(f"{title}\nslope of the median time against depth, bars: 95% bootstrap CI", fontsize=10)
+    return fig
+
+
+def figure_vectors(costs: pd.DataFrame, title: str, dense_per_vector_s: float | None = None,
+                   params: int | None = None) -> Figure:
+    """Per-vector per-layer cost against the block size k, one line per method and formulation."""
+    fig = Figure(figsize=(9, 5.5), layout="constrained")
+    ax = fig.subplots()
+    data = costs[~costs["method"].isin(["gradient", FLOOR_METHOD, "naive_hvp", "hessian_then_hvp"])].copy()
+    data["base"] = [parse_variant(v).name.replace(f"-k{k}", "") for v, k in zip(data["variant"], data["vectors"])]
+    for (base, method), group in data.groupby(["base", "method"]):
+        group = group.sort_values("vectors")
+        ax.plot(group["vectors"], group["per_vector_s"] * 1e6, "o-", color=COLORS.get(method), markersize=4,
+                label=f"{label(method)} ({base})")
+    grad = costs[costs["method"] == "gradient"]["per_layer_s"].min()
+    if np.isfinite(grad):
+        ax.axhline(grad * 1e6, color="k", linewidth=0.8, label="best gradient, per layer")
+    if dense_per_vector_s is not None and params:
+        ax.plot([params], [dense_per_vector_s * 1e6], "k*", markersize=12,
+                label=f"dense Hessian: k = P = {params} vectors at once")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("vectors per call, k")
+    ax.set_ylabel("µs per extra layer, per vector")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(f"{title}\nper-vector cost of a block of k HVPs (vmap)", fontsize=10)
+    return fig

@@ -1,0 +1,32 @@
+"""Variant names: parsed, spelled back canonically, and refused with the bad token named."""
+
+import pytest
+
+from hvp_bench.variants import Variant, parse_variant
+
+
+@pytest.mark.parametrize("text, variant", [
+    ("scan", Variant()),
+    ("unrolled", Variant(form="unrolled")),
+    ("scan-u8", Variant(unroll=8)),
+    ("fori-fused-jvp-u4", Variant(form="fori", unroll=4, product="fused", rule="custom_jvp")),
+    ("scan-u2-exact-fused", Variant(unroll=2, product="fused", activation="exact")),
+    ("scan-k16-fused", Variant(product="fused", vectors=16)),
+    ("scan-remat-jvp-fused", Variant(product="fused", rule="custom_jvp", remat=True)),
+])
+def test_names_parse_and_spell_back(text, variant):
+    assert parse_variant(text) == variant
+    assert parse_variant(variant.name) == variant
+
+
+@pytest.mark.parametrize("text, match", [
+    ("loop", "must start with one of scan, unrolled, fori"),
+    ("scan-u0", "unknown token 'u0'"),
+    ("scan-fast", "unknown token 'fast'"),
+    ("scan-u2-u4", "sets its unroll twice"),
+    ("unrolled-u4", "the unrolled form has no unroll factor"),
+    ("scan-k0", "unknown token 'k0'"),
+])
+def test_bad_names(text, match):
+    with pytest.raises(ValueError, match=match):
+        parse_variant(text)
