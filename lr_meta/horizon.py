@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from expkit.fits import bootstrap_slope
+from expkit.fits import bootstrap_slope, fit_floor_power_law
 from lr_meta import closed_form, schedule, unroll
 from lr_meta.problem import draw_x0, sphere
 
@@ -118,10 +118,13 @@ def summarise(config, frame: pd.DataFrame) -> dict:
         timed = group[group["horizon"] >= config.fit_min_horizon]
         times = {int(t): np.array(s.split(), float) for t, s in zip(timed["horizon"], timed["times_s"])}
         time_fit = bootstrap_slope(times)
+        # All T, with a fixed per-call floor a taken out: t = a + c·T^k (no CI: one value per T).
+        floor = fit_floor_power_law(group["horizon"].to_numpy(), group["time_median_s"].to_numpy())
         fits[method] = {
             "memory_temp": memory_fit(group["horizon"].to_numpy(), group["temp_bytes"].to_numpy()),
             "time": {"slope": time_fit.slope, "lo": time_fit.lo, "hi": time_fit.hi, "points": time_fit.points,
                      "min_horizon": config.fit_min_horizon},
+            "time_floor_fit": floor,
             "theory": THEORY[method],
         }
     worst = max((a["max_rel_diff_between_methods"] for a in agreement), default=0.0)
@@ -129,6 +132,9 @@ def summarise(config, frame: pd.DataFrame) -> dict:
     goals = {"agree_rtol": config.rtol, "agree": bool(worst <= config.rtol and worst_cf <= config.rtol),
              "max_rel_diff_between_methods": worst, "max_rel_err_closed_form": worst_cf}
     top = main[main["horizon"] == max(config.horizons)].set_index("method")
+    if "reverse" in top.index:
+        goals["time_over_reverse_at_max_horizon"] = {
+            m: float(top.loc[m, "time_median_s"] / top.loc["reverse", "time_median_s"]) for m in top.index}
     if {"reverse", "checkpointed"} <= set(top.index):
         ratio = float(top.loc["checkpointed", "temp_bytes"] / top.loc["reverse", "temp_bytes"])
         goals.update(checkpointed_over_reverse_memory=ratio, checkpointed_memory_goal_met=ratio <= 1 / 20)
