@@ -159,10 +159,12 @@ class TrainingConfig:
     # draws is kept (Adam is not monotone).
     meta_steps: int = 300
     meta_lr: float = 0.05
-    # Grids, in units of 1/λ_max(H(0)): constant α and α0 of α0/√(k + 1).
+    # Grids, in units of 1/λ_max(H(0)): constant α and α0 of α0/√(k + 1). H(w) along the
+    # path falls far below H(0), so the best constant step lies well above 2/λ_max(H(0))
+    # (a first run with the grid ending at 4 picked its edge); summary.json flags an edge.
     grid_low: float = 0.05
-    grid_high: float = 4.0
-    grid_points: int = 40
+    grid_high: float = 16.0
+    grid_points: int = 60
     # ‖∂L/∂θ‖ (per-step schedule) at constant α = m/λ_max(H(0)) for each m and T:
     # H(w) shrinks away from 0, so GD converges up to m ≈ 4 here, cycles at 6-12 and is
     # chaotic by 24 (measured while building this study).

@@ -111,9 +111,13 @@ def run_training(config, out: Path, logs: dict) -> tuple[dict, str]:
 
 def training_summary(config, train, test, frame: pd.DataFrame) -> dict:
     """Per horizon: every schedule's held-out numbers next to the best constant's."""
-    table = {}
+    table, edges = {}, {}
     for horizon, group in frame.groupby("horizon"):
         constant = group[group["schedule"] == "constant (grid)"].iloc[0]
+        # The best constant in units of 1/λ_max(H(0)); at an end of the grid it is not the best.
+        multiple = float(constant["alphas"].split()[0]) * train.curvature[1]
+        edges[str(int(horizon))] = {"constant_step_multiple": multiple, "at_grid_edge": bool(
+            np.isclose(multiple, config.grid_low, rtol=1e-9) or np.isclose(multiple, config.grid_high, rtol=1e-9))}
         table[str(int(horizon))] = {
             row["schedule"]: {
                 "test_mean_log_suboptimality": row["test_objective"],
@@ -127,5 +131,6 @@ def training_summary(config, train, test, frame: pd.DataFrame) -> dict:
         "status": "ok" if bool(tuned["finite"].all()) else "failed",
         "train_curvature_at_zero": list(train.curvature), "test_curvature_at_zero": list(test.curvature),
         "train_optimum_mean": float(np.mean(train.optimum)), "test_optimum_mean": float(np.mean(test.optimum)),
+        "best_constant": edges,
         "by_horizon": table,
     }
