@@ -95,10 +95,22 @@ def rel_err(got: np.ndarray, want: np.ndarray) -> float:
 
 
 def memory_fit(horizons: np.ndarray, nbytes: np.ndarray) -> dict:
-    """Log-log slope of exact (deterministic) bytes with its 95% least-squares CI."""
-    lx, ly = np.log(horizons), np.log(nbytes)
-    (slope, intercept), cov = np.polyfit(lx, ly, 1, cov=True) if len(lx) > 2 else (np.polyfit(lx, ly, 1), None)
-    half = 1.96 * float(np.sqrt(cov[0, 0])) if cov is not None else float("nan")
+    """Log-log slope of exact (deterministic) bytes with its 95% least-squares CI.
+
+    The points carry no noise, so the CI measures how far log bytes is from a straight
+    line in log T (Student t on n − 2 degrees of freedom; NaN with fewer than 3 T).
+    """
+    from scipy import stats  # a dependency of JAX itself
+
+    lx, ly = np.log(np.asarray(horizons, float)), np.log(np.asarray(nbytes, float))
+    if len(np.unique(lx)) < 2:
+        return {"slope": float("nan"), "lo": float("nan"), "hi": float("nan"), "points": len(lx)}
+    slope, intercept = np.polyfit(lx, ly, 1)
+    half = float("nan")
+    if len(lx) > 2:  # standard error of the slope from the residuals
+        residual = ly - (slope * lx + intercept)
+        stderr = np.sqrt(residual @ residual / (len(lx) - 2) / np.sum((lx - lx.mean()) ** 2))
+        half = float(stats.t.ppf(0.975, len(lx) - 2) * stderr)
     return {"slope": float(slope), "lo": float(slope - half), "hi": float(slope + half), "points": len(lx)}
 
 

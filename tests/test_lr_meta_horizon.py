@@ -62,3 +62,15 @@ def test_summary_fits_and_goals_on_synthetic_data():
     assert goals["agree"] and goals["max_rel_diff_between_methods"] == pytest.approx(1e-12, rel=1e-3)
     assert goals["checkpointed_over_reverse_memory"] == pytest.approx(0.01)
     assert goals["checkpointed_memory_goal_met"] and goals["forward_memory_flat"]
+
+
+def test_memory_fit_ci_is_the_student_t_interval_of_the_slope():
+    from scipy import stats
+
+    x = np.array([10.0, 30, 100, 300, 1000])
+    y = 8000 * x ** 0.5 + 80000
+    fit, ref = horizon.memory_fit(x, y), stats.linregress(np.log(x), np.log(y))
+    half = stats.t.ppf(0.975, 3) * ref.stderr
+    assert fit["slope"] == pytest.approx(ref.slope, rel=1e-12)
+    assert (fit["lo"], fit["hi"]) == pytest.approx((ref.slope - half, ref.slope + half), rel=1e-10)
+    assert np.isnan(horizon.memory_fit(np.array([10.0]), np.array([5.0]))["slope"])
