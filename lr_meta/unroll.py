@@ -13,8 +13,8 @@ differ in what they keep:
   forward       `jax.jacfwd` over θ: K tangents pushed alongside x (K + 1 vectors),
                 nothing stored, memory flat in T; time about T·K. Nested scans with
                 `jax.checkpoint` are forward-differentiable too; the online
-                checkpointed while-loops of equinox/diffrax are not (they define a
-                custom VJP only).
+                checkpointed while-loops of equinox/diffrax are not (reverse-mode
+                only).
 
 Padding to a whole number of segments uses steps of size 0 (x − 0·∇f = x exactly).
 With K = T the schedule is read as the scan's input (one α per step); with K < T
