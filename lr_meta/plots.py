@@ -1,6 +1,7 @@
 """Figures of an lr_meta run, drawn only from its result files (redraw without re-running).
 
-`plot_all(out)` writes meta_loss, alpha and (if the quadratic study ran) quadratic,
+`plot_all(out)` writes meta_loss, alpha, beta_sweep (if swept) and (if the quadratic
+study ran) quadratic,
 each as PNG and SVG. Each `figure_*` returns a matplotlib `Figure` (object API: no
 pyplot, no backend switch, no global rcParams), so this module is safe to import in a
 notebook. Every curve is one deterministic run: no statistic over repeats is shown.
@@ -100,10 +101,48 @@ def plot_quadratic(out: Path) -> None:
     _save(fig, out, "quadratic")
 
 
+def plot_beta_sweep(out: Path) -> None:
+    """Final L against β with the stability bounds (left); L against meta-time β·t (right)."""
+    final = pd.read_csv(out / "beta_sweep.csv")
+    curves = pd.read_csv(out / "beta_sweep_curves.csv")
+    bounds = json.loads((out / "summary.json").read_text())["beta_stability"]
+    fig = _figure((12, 4.4))
+    left, right = fig.subplots(1, 2)
+    left.axvspan(bounds["beta_lo"], bounds["beta_hi"], color="0.85",
+                 label=f"β_lo = {bounds['beta_lo']:.4f} … β_hi = {bounds['beta_hi']:.4f}")
+    for dtype, marker in (("float64", "o"), ("float32", "x")):
+        rows = final[final["dtype"] == dtype]
+        ok = rows[rows["status"] == "ok"]
+        left.plot(ok["beta"], ok["loss"], marker, ls="-" if dtype == "float64" else "", label=f"final L, {dtype}")
+        bad = rows[rows["status"] != "ok"]
+        if len(bad):
+            left.plot(bad["beta"], bad["loss"], marker, color="r", ms=9, label=f"diverged ({dtype}): last finite L")
+    left.set_xscale("log")
+    left.set_yscale("log")
+    left.set_xlabel("meta step size β (log scale)")
+    left.set_ylabel(f"L after {int(final['steps'].max())} meta-steps (log scale)")
+    left.set_title("Final L against β; grey: the derived stability limit lies here")
+    left.legend(fontsize=7)
+    for beta, group in curves[curves["dtype"] == "float64"].groupby("beta"):
+        right.plot(group["meta_time"], group["loss"], lw=1, label=f"β = {beta:g}")
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xlabel("meta-time β·t (log scale)")
+    right.set_ylabel("L (log scale)")
+    right.set_title("Small β: curves collapse on β·t (gradient flow)")
+    right.legend(fontsize=6, ncol=2)
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+    _save(fig, out, "beta_sweep")
+
+
 def plot_all(out: str | Path) -> None:
     """All figures for the run directory `out`."""
     out = Path(out)
     plot_meta_loss(out)
     plot_alpha(out)
+    summary = json.loads((out / "summary.json").read_text())
+    if (out / "beta_sweep_curves.csv").exists() and "beta_stability" in summary:
+        plot_beta_sweep(out)
     if (out / "quadratic_curves.csv").exists() and "quadratic" in json.loads((out / "summary.json").read_text()):
         plot_quadratic(out)

@@ -26,14 +26,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from expkit.cli import EXIT_FAILURES, config_parser, run_cli
-from expkit.config import ConfigError, config_to_dict, load_config
+from expkit.config import ConfigError, config_to_dict
 from expkit.fits import loglog_slope
 from expkit.provenance import environment_info
 from expkit.results import (
     CsvLog, now_iso, prepare_out_dir, resumable_meta, write_csv_atomic, write_json_atomic,
 )
-from lr_meta import certify, closed_form, meta, quadratic
-from lr_meta.config import LRMetaConfig
+from lr_meta import beta_sweep, certify, closed_form, meta, quadratic
+from lr_meta.config import LRMetaConfig, load
 from lr_meta.problem import draw_alpha0, draw_x0, unrolled_loss, unrolled_loss_scan
 
 # Exit status of a run that diverged (bad input is 2, via run_cli).
@@ -62,12 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     """Parses the command line and runs; returns the exit status (0, or 3 if diverged)."""
     parser = config_parser(
         "Tune the T step sizes of gradient descent on ½‖x‖² by meta gradient descent, "
-        "certify the result, and compare schedules on ill-conditioned quadratics."
+        "certify the result, and compare schedules on ill-conditioned quadratics; with "
+        "study = \"horizon\" or \"training\" in the config, time the three hypergradients "
+        "against T or tune schedules for logistic regression."
     )
     args = parser.parse_args(argv)
-    config = load_config(LRMetaConfig, args.config, args.overrides)
+    config = load(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
     old_meta = resumable_meta(out, config)
+    if config.study != "task":
+        from lr_meta import run_long
+
+        return run_long.main(config, out, old_meta)
     prepare_out_dir(out)
     log = CsvLog(out / "trajectory.csv", columns(config.horizon))
     with jax.enable_x64(True):
@@ -147,26 +153,6 @@ def transfer_check(config: LRMetaConfig, alpha0, alpha_star, dtype) -> dict[str,
         "ratio_closed_form": predicted,
         "ratio_max_rel_deviation": float(np.max(np.abs(ratio / predicted - 1))),
     }
-
-
-def beta_sweep(config: LRMetaConfig, alpha0: np.ndarray, x0: np.ndarray) -> pd.DataFrame:
-    """Final state of meta-GD for each β of `config.beta_sweep`, in float64 and float32."""
-    rows = []
-    for dtype in ("float64", "float32"):
-        for beta in config.beta_sweep:
-            traj = meta.optimise(
-                loss_function(config), jnp.asarray(alpha0, dtype), (jnp.asarray(x0, dtype),),
-                beta=beta, steps=config.meta_steps, log_every=config.meta_steps, chunk_rows=1,
-                divergence_factor=config.divergence_factor, mode=config.hypergrad,
-            )
-            alpha = traj.alphas[-1].astype(np.float64)
-            rows.append({
-                "beta": beta, "dtype": dtype, "status": "diverged" if traj.diverged else "ok",
-                "steps": int(traj.steps[-1]), "loss": float(traj.losses[-1]),
-                "grad_norm": float(traj.grad_norms[-1]),
-                "distance_to_minimiser_set": float(np.min(np.abs(1.0 - alpha))),
-            })
-    return pd.DataFrame(rows)
 
 
 def quadratic_study(config: LRMetaConfig, alpha0: np.ndarray, out: Path, dtype) -> dict[str, Any]:
@@ -258,8 +244,17 @@ def run(config: LRMetaConfig, out: Path, log: CsvLog, old_meta: dict | None) -> 
             summary["loss_after_flow_prediction"] = c * (
                 4 * config.beta * c * (horizon - 1) * int(steps[-1])) ** (-horizon / (horizon - 1))
         summary["transfer"] = transfer_check(config, alpha0, alpha_star, dtype)
+        summary["distance_tail_power_law_slope"] = power_law_slope(
+            steps[1:], np.min(np.abs(1.0 - frame[alpha_cols].to_numpy(np.float64)), axis=1)[1:])
+        if horizon > 1:  # p² ∝ t^(−1/(T−1)) on the flow with equal factors, so p ∝ t^(−1/(2(T−1)))
+            summary["distance_tail_power_law_equal_factors"] = -1 / (2 * (horizon - 1))
+        summary["beta_stability"] = beta_sweep.stability_bounds(alpha0, x0_np)
         if config.beta_sweep:
-            write_csv_atomic(out / "beta_sweep.csv", beta_sweep(config, alpha0, x0_np))
+            final, curves = beta_sweep.sweep(
+                loss_function(config), alpha0, x0_np, config.beta_sweep, config.meta_steps,
+                mode=config.hypergrad, divergence_factor=config.divergence_factor)
+            write_csv_atomic(out / "beta_sweep.csv", final)
+            write_csv_atomic(out / "beta_sweep_curves.csv", curves)
         if config.quad_meta_steps > 0:
             summary["quadratic"] = quadratic_study(config, alpha0, out, dtype)
             if summary["quadratic"]["status"] == "diverged":

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from expkit.config import ConfigError, load_config
-from lr_meta.config import LRMetaConfig
+from lr_meta.config import HorizonConfig, LRMetaConfig, TrainingConfig, load
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -53,3 +53,75 @@ def test_segments_must_divide_the_horizon():
     with pytest.raises(ConfigError, match="must divide horizon"):
         load_config(LRMetaConfig, None, ["unroll=scan", "segments=3"])
     assert load_config(LRMetaConfig, None, ["unroll=scan", "segments=5"]).segments == 5
+
+
+@pytest.mark.parametrize("override, message", [
+    ("study=sideways", "'study' must be one of"),
+    ("horizons=[]", "'horizons' must be a non-empty list"),
+    ("horizons=[10, 0]", "'horizons' must be a non-empty list"),
+    ("horizons=[10.5]", "'horizons[0]' must be an integer"),
+    ("knots=0", "'knots' must be >= 1"),
+    ("knots=11", "'knots' (11) must not exceed any horizon"),
+    ("methods=[\"reverse\", \"sideways\"]", "'methods' must be distinct names"),
+    ("methods=[\"reverse\", \"reverse\"]", "'methods' must be distinct names"),
+    ("methods=[]", "'methods' must be distinct names"),
+    ("knot_sweep=[0]", "'knot_sweep' must be >= 1"),
+    ("knot_sweep=[2000]", "'knot_sweep' must not exceed knot_sweep_horizon"),
+    ("knot_sweep_horizon=0", "'knot_sweep_horizon' must be >= 1"),
+    ("total_step=0", "'total_step' must be > 0"),
+    ("total_step=10", "'total_step' (10.0) must be < the smallest horizon"),
+    ("repeats=0", "'repeats' must be >= 1"),
+    ("warmup=-1", "'warmup' must be >= 0"),
+    ("fit_min_horizon=0", "'fit_min_horizon' must be >= 1"),
+    ("rtol=1", "'rtol' must be in (0, 1)"),
+    ("dim=0", "'dim' must be >= 1"),
+    ("seed=-1", "'seed' must be >= 0"),
+    ("beta=1e-3", "unknown config key 'beta'"),
+])
+def test_horizon_study_rejects_bad_values(override, message):
+    with pytest.raises(ConfigError) as err:
+        load(None, ["study=horizon", override])
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("features=0", "'features' must be >= 1"),
+    ("samples=0", "'samples' must be >= 1"),
+    ("train_draws=0", "'train_draws' must be >= 1"),
+    ("test_draws=0", "'test_draws' must be >= 1"),
+    ("knots=0", "'knots' must be >= 1"),
+    ("knots=20", "'knots' (20) must not exceed any horizon"),
+    ("meta_steps=0", "'meta_steps' must be >= 1"),
+    ("grid_points=0", "'grid_points' must be >= 1"),
+    ("feature_condition=0.5", "'feature_condition' must be >= 1"),
+    ("l2=0", "'l2' must be > 0"),
+    ("meta_lr=-1", "'meta_lr' must be > 0"),
+    ("grid_low=0", "'grid_low' must be > 0"),
+    ("grid_high=0.01", "'grid_high' (0.01) must be > grid_low"),
+    ("horizons=[0]", "'horizons' must be a non-empty list"),
+    ("norm_horizons=[]", "'norm_horizons' must be a non-empty list"),
+    ("norm_multiples=[1, -2]", "'norm_multiples' must be > 0"),
+    ("norm_multiples=fast", "'norm_multiples' must be a list"),
+    ("seed=-1", "'seed' must be >= 0"),
+    ("name=", "'name' must be"),
+    ("dim=10", "unknown config key 'dim'"),
+])
+def test_training_study_rejects_bad_values(override, message):
+    with pytest.raises(ConfigError) as err:
+        load(None, ["study=training", override])
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_study_key_picks_the_dataclass(tmp_path):
+    assert isinstance(load(CONFIGS / "lr_meta.toml"), LRMetaConfig)
+    for name, cls in (("lr_meta_horizon.toml", HorizonConfig), ("lr_meta_training.toml", TrainingConfig),
+                      ("lr_meta_horizon_smoke.toml", HorizonConfig), ("lr_meta_training_smoke.toml", TrainingConfig)):
+        assert isinstance(load(CONFIGS / name), cls), name
+    path = tmp_path / "c.toml"
+    path.write_text('study = "horizon"\nhorizons = [10, 20]\n')
+    assert load(path).horizons == (10, 20)
+    with pytest.raises(ConfigError, match="unknown config key 'horizons'"):
+        load(path, ["study=task"])
+    path.write_text("study = 3\n")
+    with pytest.raises(ConfigError, match="'study' must be one of"):
+        load(path)

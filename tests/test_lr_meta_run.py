@@ -66,9 +66,9 @@ def finished(tmp_path_factory):
 def test_a_run_writes_its_results(finished):
     _, out = finished
     names = {p.name for p in out.iterdir()}
-    for stem in ("meta_loss", "alpha", "quadratic"):
+    for stem in ("meta_loss", "alpha", "quadratic", "beta_sweep"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names
-    assert {"trajectory.csv", "summary.json", "certificate.json", "meta.json", "beta_sweep.csv",
+    assert {"trajectory.csv", "summary.json", "certificate.json", "meta.json", "beta_sweep.csv", "beta_sweep_curves.csv",
             "quadratic_table.csv", "quadratic_curves.csv"} <= names
     frame = pd.read_csv(out / "trajectory.csv")
     assert list(frame.columns) == ["step", "loss", "grad_norm", "alpha_0", "alpha_1", "alpha_2", "alpha_3"]
@@ -180,3 +180,90 @@ def test_script_exits_2_on_an_unknown_key(tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().count("\n") == 0 and "unknown config key 'bogus'" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+HORIZON = """
+study = "horizon"
+name = "tiny_horizon"
+dim = 30
+horizons = [10, 25]
+knots = 3
+knot_sweep = [1]
+knot_sweep_horizon = 25
+repeats = 2
+warmup = 1
+fit_min_horizon = 10
+"""
+
+TRAINING = """
+study = "training"
+name = "tiny_training"
+features = 5
+samples = 30
+train_draws = 2
+test_draws = 3
+horizons = [8]
+knots = 2
+meta_steps = 10
+grid_points = 4
+norm_horizons = [8]
+norm_multiples = [1.0]
+"""
+
+
+@pytest.mark.parametrize("text, logs, figure", [(HORIZON, ["points.csv"], "horizon"),
+                                                 (TRAINING, ["results.csv", "norms.csv"], "training")],
+                         ids=["horizon", "training"])
+def test_long_studies_run_resume_after_a_kill_and_refuse_another_config(tmp_path, capsys, text, logs, figure):
+    config = write_config(tmp_path, text)
+    out = tmp_path / "out"
+    status, stdout, _ = run(["--config", config, "--out", out], capsys)
+    assert status == 0 and "results in" in stdout
+    assert {f"{figure}.png", f"{figure}.svg", "summary.json", "meta.json", *logs} <= {p.name for p in out.iterdir()}
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "ok" and meta["config"]["study"] == figure and meta["environment"]["jax"]
+    summary = json.loads((out / "summary.json").read_text())
+    if figure == "horizon":  # 3 methods x 2 horizons, then K = 1 at T = 25; all equal the closed form
+        assert len(pd.read_csv(out / "points.csv")) == 9
+        assert summary["goals"]["agree"] and summary["goals"]["max_rel_err_closed_form"] < 1e-12
+    else:
+        assert set(summary["by_horizon"]["8"]) == set(pd.read_csv(out / "results.csv")["schedule"])
+    whole = {name: pd.read_csv(out / name) for name in logs}
+    # A kill mid-append: the first log keeps one whole row and half of the next.
+    first = out / logs[0]
+    lines = first.read_bytes().splitlines(keepends=True)
+    first.write_bytes(b"".join(lines[:2]) + lines[2][:9])
+    status, _, _ = run(["--config", config, "--out", out], capsys)
+    assert status == 0
+    for name, frame in whole.items():
+        again = pd.read_csv(out / name)
+        assert len(again) == len(frame)  # the lost rows are measured again, none twice
+        key = ["method", "horizon", "knots"] if name == "points.csv" else ["horizon", "schedule"] \
+            if name == "results.csv" else ["horizon", "multiple"]
+        assert not again.duplicated(key).any()
+    before = snapshot(out)
+    status, _, err = run(["--config", config, "--out", out, "--set", "seed=5"], capsys)
+    assert status == 2 and err.count("\n") == 1 and "seed" in err
+    assert snapshot(out) == before
+
+
+def test_an_out_dir_of_another_study_is_refused(finished, capsys):
+    _, out = finished
+    before = snapshot(out)
+    status, _, err = run(["--config", write_config(out.parent, HORIZON, "h.toml"), "--out", out], capsys)
+    assert status == 2 and err.count("\n") == 1 and err.startswith("error:")
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "study=sideways"], "'study' must be one of"),
+    (["--set", "study=horizon", "--set", "knots=0"], "'knots' must be >= 1"),
+    (["--set", "study=training", "--set", "l2=0"], "'l2' must be > 0"),
+    (["--set", "study=training", "--set", "horizons=[1, 2]", "--set", "knots=3"], "must not exceed any horizon"),
+])
+def test_bad_input_of_the_new_studies_exits_2_and_writes_nothing(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    status, stdout, err = run(["--config", write_config(tmp_path, 'name = "x"\n'), "--out", out, *args], capsys)
+    assert status == 2 and stdout == ""
+    assert err.count("\n") == 1 and err.startswith("error:") and message in err
+    assert not out.exists()
