@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from expkit.fits import bootstrap_slope, fit_floor_power_law
+from expkit.fits import bootstrap_floor_power_law, bootstrap_slope
 from lr_meta import closed_form, schedule, unroll
 from lr_meta.problem import draw_x0, sphere
 
@@ -130,8 +130,9 @@ def summarise(config, frame: pd.DataFrame) -> dict:
         timed = group[group["horizon"] >= config.fit_min_horizon]
         times = {int(t): np.array(s.split(), float) for t, s in zip(timed["horizon"], timed["times_s"])}
         time_fit = bootstrap_slope(times)
-        # All T, with a fixed per-call floor a taken out: t = a + c·T^k (no CI: one value per T).
-        floor = fit_floor_power_law(group["horizon"].to_numpy(), group["time_median_s"].to_numpy())
+        # All T, with a fixed per-call floor a taken out: t = a + c·T^k, k with a bootstrap CI.
+        all_times = {int(t): np.array(s.split(), float) for t, s in zip(group["horizon"], group["times_s"])}
+        floor = bootstrap_floor_power_law(all_times, seed=config.seed)
         fits[method] = {
             "memory_temp": memory_fit(group["horizon"].to_numpy(), group["temp_bytes"].to_numpy()),
             "time": {"slope": time_fit.slope, "lo": time_fit.lo, "hi": time_fit.hi, "points": time_fit.points,

@@ -57,3 +57,12 @@ def test_linear_slope_and_a_ratio_of_slopes_with_cis():
     assert g.intercept == pytest.approx(1e-4, rel=0.2)
     ratio, lo, hi = fits.ratio_ci(h.slope, g.slope, h_boot, g_boot)
     assert lo <= 2.5 <= hi and lo < ratio < hi and hi - lo < 0.5
+
+
+def test_a_fitted_floor_recovers_the_exponent_with_a_ci():
+    rng = np.random.default_rng(5)
+    timed = {float(n): (2e-3 + 1e-8 * n**2) * rng.lognormal(0, 0.01, 10) for n in DEPTHS}
+    fit = fits.bootstrap_floor_power_law(timed, n_boot=300)
+    assert fit["lo"] <= 2.0 <= fit["hi"] and fit["hi"] - fit["lo"] < 0.3
+    assert fit["a"] == pytest.approx(2e-3, rel=0.05)
+    assert np.isnan(fits.bootstrap_floor_power_law({1.0: np.ones(2), 2.0: np.ones(2)})["k"])
