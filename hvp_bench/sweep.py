@@ -192,6 +192,10 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
         meta = meta or {"started": now_iso(), "resumed": []}
         if finished:
             meta["resumed"].append(now_iso())
+        # Each session's code, so a resumed run says which commit measured what.
+        meta.setdefault("sessions", []).append({
+            "started": now_iso(), "todo_points": len([p for p in plan_points(config) if p not in finished]),
+            **{k: environment.get(k) for k in ("git_commit", "git_dirty", "git_source")}})
         # The load average says whether something else shared the machine during the run.
         meta.update(config=config_to_dict(config), environment=environment, memory_budget_bytes=budget,
                     finished=None, load_average_at_start=os.getloadavg())

@@ -72,7 +72,13 @@ def provenance_note(meta: dict) -> list[str]:
         dirty = True
     state = {False: "a clean commit", True: "a tree with uncommitted changes", None: "a copy of the tree "
              "(commit passed in; cleanliness unknown)"}[dirty]
-    return [f"**Code:** `{str(commit).removesuffix('-dirty')}`, {state}.", ""]
+    lines = [f"**Code:** `{str(commit).removesuffix('-dirty')}`, {state}."]
+    sessions = [s for s in meta.get("sessions", []) if s.get("todo_points")]
+    if len({(s.get("git_commit"), s.get("git_dirty")) for s in sessions}) > 1:
+        lines[0] += " The run was resumed from different code: " + "; ".join(
+            f"{s['todo_points']} points left at {s.get('git_commit')}" + (" (dirty)" if s.get("git_dirty") else "")
+            for s in sessions) + "."
+    return lines + [""]
 
 
 def what_was_run(meta: dict, run_dir: Path, runs: pd.DataFrame) -> list[str]:
