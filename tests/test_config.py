@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -15,12 +18,22 @@ def test_homework_config_is_the_task():
     assert config.depths == tuple(np.linspace(50, 1000, 15, dtype=int))
     assert config.num_runs == 10
     assert config.methods[:3] == ("hessian_then_hvp", "naive_hvp", "hvp_rev_rev")
-    assert config.variants == ("scan",) and config.width == 4 and config.matmul_precision == "highest"
+    assert config.variants[0] == "scan"  # the task's own formulation first and config.width == 4 and config.matmul_precision == "highest"
 
 
-@pytest.mark.parametrize("name", ["hvp_homework", "hvp_smoke", "hvp_gpu"])
+HVP_CONFIGS = sorted(p.stem for p in Path("configs").glob("*.toml")
+                     if p.stem.startswith(("hvp_", "bench_")))
+
+
+@pytest.mark.parametrize("name", HVP_CONFIGS)
 def test_shipped_configs_load(name):
     assert load_config(HVPConfig, f"configs/{name}.toml").name == name
+
+
+def test_the_reference_script_names_only_shipped_configs():
+    script = Path("scripts/reference_runs_cpu.sh").read_text()
+    named = set(re.findall(r"^(?:run|bench) (\w+) ", script, re.M))
+    assert named and named <= set(HVP_CONFIGS), named - set(HVP_CONFIGS)
 
 
 def test_overrides_parse_toml_values_and_bare_strings(tmp_path):
