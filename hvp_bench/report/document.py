@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 
 from hvp_bench.report import figures, tables
 from hvp_bench.report.interpretation import interpretation
-from hvp_bench.rundir import load_run, split_sweeps, summarize_runs
+from hvp_bench.rundir import load_run, split_sweeps, summarize_runs, variants_of
+from hvp_bench.variant_study import per_layer_costs
 from hvp_bench.scaling import compare_runs, fit_memory_slopes, fit_time_slopes, gradient_ratios, marginal_costs
 
 HAND_START = "<!-- hand-written analysis: start (kept when the report is regenerated) -->"
@@ -100,6 +101,13 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
               f"slope over the gradient's: what one more layer costs, fixed costs excluded. 95% CIs "
               f"from {n_boot} bootstrap resamples of the timed runs at each depth.", ""]
     lines += tables.marginal_section(marginal)
+    if len(variants_of(meta, runs)) > 1 and depth_rows["depth"].nunique() >= 2:
+        costs = per_layer_costs(runs, meta.get("config", {}).get("width"), n_boot, seed)
+        lines += ["## Cost per layer in every variant", "",
+                  "µs per extra layer (per vector), and in brackets that cost over the fastest "
+                  "gradient of any variant, with a 95% bootstrap CI: how fast each method can be "
+                  "made here. Variant names: hvp_bench/variants.py; the study: docs/speed.md.", ""]
+        lines += tables.variants_section(costs)
     lines += ["## HVP time in gradients, depth by depth", "",
               "Median time of each method / median time of the gradient at each depth; in "
               "brackets the same with the median dispatch floor subtracted from both. A ratio at "

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hvp_bench.config import METHOD_NAMES
+from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
+
+DENSE = ("hessian_then_hvp", "naive_hvp")
 from hvp_bench.cost_model import (
     FORMULAS, GRADIENT_MULTIPLE, MACHINES, REGIMES, predicted_depth_exponent, predicted_time,
     predicted_width_exponent,
@@ -153,6 +155,8 @@ def slope_section(fits: pd.DataFrame, what: str) -> list[str]:
 
 def marginal_section(marginal: pd.DataFrame) -> list[str]:
     """Seconds per extra layer and the per-layer cost in gradients, with CIs."""
+    # The dense methods cost ~ n^2: a per-layer slope means nothing for them.
+    marginal = marginal[~marginal["method"].isin(DENSE)] if len(marginal) else marginal
     if marginal.empty:
         return ["Too few depths for per-layer costs.", ""]
     rows = [[label(r.method), r.points,
@@ -160,7 +164,27 @@ def marginal_section(marginal: pd.DataFrame) -> list[str]:
              f"{num(r.ratio)} [{num(r.ratio_lo)}, {num(r.ratio_hi)}]"]
             for r in marginal.itertuples()]
     return [md_table(["method", "depths", "µs per extra layer [95% CI]", "intercept (depth 0)",
-                      "per-layer cost in gradients [95% CI]"], rows), ""]
+                      "per-layer cost in gradients [95% CI]"], rows),
+            "", "(The dense methods grow as n², so they have no per-layer cost; see the exponents above.)", ""]
+
+
+def variants_section(costs: pd.DataFrame) -> list[str]:
+    """Per-layer cost of every (variant, method) and its ratio to the run's best gradient."""
+    costs = costs[~costs["method"].isin(DENSE)]
+    if costs.empty:
+        return []
+    variants = list(dict.fromkeys(costs["variant"]))
+    table = costs.set_index(["method", "variant"])
+    methods = [m for m in (*METHOD_NAMES, FLOOR_METHOD) if m in set(costs["method"])]
+
+    def cell(m, v):
+        if (m, v) not in table.index:
+            return "—"
+        r = table.loc[(m, v)]
+        return f"{us(r['per_vector_s'])} ({num(r['ratio'])}× [{num(r['ratio_lo'])}, {num(r['ratio_hi'])}])"
+
+    rows = [[label(m), *[cell(m, v) for v in variants]] for m in methods]
+    return [md_table(["method", *[f"`{v}`" for v in variants]], rows), ""]
 
 
 def memory_section(mem: pd.DataFrame) -> list[str]:
