@@ -17,9 +17,9 @@ the timed loop):
 The dense route runs only where P <= dense_max_params (otherwise one `skipped` row with
 the bytes it would need, 8 P^2 in float64); it is timed without a warm-up call, since
 each call takes up to a minute and runs precompiled code. The eigensolver is NumPy's
-`eigvalsh` (LAPACK `syevd`, eigenvalues only): `jnp.linalg.eigvalsh` computes the
-eigenvectors too and took about 10x longer at P = 1040 on this CPU, so NumPy's is the
-fair (cheapest) dense baseline. XLA cannot report its memory: it is recorded as twice
+`eigvalsh` (LAPACK `syevd`, eigenvalues only): `jnp.linalg.eigvalsh` is `eigh` with the
+eigenvectors thrown away (jax 0.10.2), several times slower in a quick check on this
+CPU, so NumPy's is the fair (cheapest) dense baseline. XLA cannot report its memory: it is recorded as twice
 the matrix's bytes (the input and the copy LAPACK overwrites), workspace not counted.
 """
 
