@@ -4,7 +4,7 @@ Every estimator in this package sees the Hessian only through an `Operator`. It 
 built *inside* the jitted function that uses it, from a loss and a traced parameter
 vector: a jitted function that closes over concrete parameters instead makes XLA
 constant-fold the whole forward and backward pass at compile time, which on this CPU
-turned a 2-second compile into more than ten minutes.
+turned a compile of seconds into one of many minutes.
 
 The loss is the task's, `sum(model.apply(params, inputs))`, with the data batch an
 argument. `make_loss(model, mesh)` shards that batch across the devices of `mesh`
