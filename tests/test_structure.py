@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("expkit", "hvp_bench", "lr_meta")
+PACKAGES = ("expkit", "hvp_bench", "lr_meta", "curvature")
 MAX_LINES = 300
 LONG_MODULE_REASON = "Longer than 300 lines because"
 
@@ -36,7 +36,7 @@ def run_python(code: str) -> str:
 
 @pytest.mark.parametrize("package, forbidden", [
     ("hvp_bench", "lr_meta"), ("lr_meta", "hvp_bench"),
-    ("expkit", "hvp_bench"), ("expkit", "lr_meta"),
+    ("expkit", "hvp_bench"), ("expkit", "lr_meta"), ("curvature", "lr_meta"), ("expkit", "curvature"),
 ])
 def test_no_imports_between_the_experiments(package, forbidden):
     offenders = {
@@ -60,7 +60,8 @@ def test_the_core_never_imports_jax_or_matplotlib_at_module_level():
 
 def test_importing_the_core_and_configs_imports_neither_jax_nor_matplotlib():
     modules = [f"expkit.{p.stem}" for p in python_files("expkit") if p.stem != "__init__"]
-    modules += ["hvp_bench", "hvp_bench.config", "hvp_bench.cli", "lr_meta", "lr_meta.config"]
+    modules += ["hvp_bench", "hvp_bench.config", "hvp_bench.cli", "lr_meta", "lr_meta.config", "curvature",
+                "curvature.config"]
     heavy = run_python(
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
@@ -74,7 +75,7 @@ def test_importing_the_plotting_modules_leaves_matplotlib_as_it_was():
         "import matplotlib\n"
         "matplotlib.use('svg')\n"
         "before = (matplotlib.get_backend(), dict(matplotlib.rcParams))\n"
-        "import hvp_bench.plots, hvp_bench.report, lr_meta.plots\n"
+        "import hvp_bench.plots, hvp_bench.report, lr_meta.plots, curvature.plots\n"
         "after = (matplotlib.get_backend(), dict(matplotlib.rcParams))\n"
         "print(before == after, 'matplotlib.pyplot' in __import__('sys').modules)"
     )

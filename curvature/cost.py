@@ -1,0 +1,155 @@
+"""What each route to the curvature costs at one depth: time, compile time, memory, and its answer.
+
+Routes (all on the same Problem, each compiled ahead of time, warmed up, then timed
+with `block_until_ready` by hvp_bench's harness, which also refuses a recompile in
+the timed loop):
+
+| route              | computes                                            | HVPs          |
+|--------------------|-----------------------------------------------------|---------------|
+| hvp                | one H v, linearization included                     | 1             |
+| lanczos            | top-k and bottom-k eigenvalues                      | lanczos_steps |
+| power              | the eigenvalue of largest magnitude                 | power_steps   |
+| slq                | the spectral density (nodes and weights)            | probes x steps|
+| trace_<estimator>  | the trace                                           | cost_trace_hvps |
+| dense_hessian      | the dense Hessian, `hessian_block` columns at a time | P             |
+| dense_eigvalsh     | all P eigenvalues of it: NumPy's LAPACK eigvalsh    | -             |
+
+The dense route runs only where P <= dense_max_params (otherwise one `skipped` row with
+the bytes it would need, 8 P^2 in float64); it is timed without a warm-up call, since
+each call takes up to a minute and runs precompiled code. The eigensolver is NumPy's
+`eigvalsh` (LAPACK `syevd`, eigenvalues only): `jnp.linalg.eigvalsh` is `eigh` with the
+eigenvectors thrown away (jax 0.10.2), several times slower in a quick check on this
+CPU, so NumPy's is the fair (cheapest) dense baseline. XLA cannot report its memory: it is recorded as twice
+the matrix's bytes (the input and the copy LAPACK overwrites), workspace not counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from curvature import density, eigen, trace
+from curvature.config import COST_ROUTES
+from curvature.problem import Problem
+from hvp_bench.timing import memory_of, time_compiled
+
+COST_COLUMNS = ["depth", "params", "route", "run", "status", "time_s", "compile_s", "memory_bytes", "note"]
+ESTIMATE_COLUMNS = ["depth", "params", "route", "quantity", "value"]
+DENSE_ROUTES = ("dense_hessian", "dense_eigvalsh")
+
+
+def route_names(config) -> list[str]:
+    """The routes of the sweep, in the order they run at each depth (dense_eigvalsh after dense_hessian)."""
+    return [r for r in COST_ROUTES if r in config.cost_routes]
+
+
+def _matrix_free(config, route: str, size: int) -> tuple[Callable, Callable[[Any], dict[str, float]]]:
+    """(route(op, key), estimates(output) -> {quantity: value}) for a matrix-free route."""
+    k = config.top_k
+    if route == "hvp":
+        def run(op, key):
+            return op.matvec(jax.random.normal(key, (op.size,), op.dtype))
+        return run, lambda out: {"hv_norm": float(jnp.linalg.norm(out))}
+    if route == "lanczos":
+        def run(op, key):
+            return eigen.extreme_eigenvalues(op, key, config.lanczos_steps, k)
+
+        def values(out):
+            top, bottom = (np.asarray(a) for a in out)
+            return {**{f"top_{i + 1}": float(top[-1 - i]) for i in range(k)},
+                    **{f"bottom_{i + 1}": float(bottom[i]) for i in range(k)}}
+        return run, values
+    if route == "power":
+        def run(op, key):
+            return eigen.power_iteration(op, jax.random.normal(key, (op.size,), op.dtype), config.power_steps)[-1]
+        return run, lambda out: {"dominant": float(out)}
+    if route == "slq":
+        def run(op, key):
+            return density.slq(op, key, config.slq_probes, config.slq_steps, config.probe_batch)
+
+        def values(out):
+            nodes, weights = density.spectral_measure(*out)
+            # The measure's mean times P is SLQ's trace estimate (probes x steps HVPs).
+            return {"min_node": float(nodes.min()), "max_node": float(nodes.max()),
+                    "trace": float(size * (nodes @ weights))}
+        return run, values
+    name = route.removeprefix("trace_")
+    estimator = trace.ESTIMATORS[name]
+
+    def run(op, key):
+        return estimator(op, key, config.cost_trace_hvps)
+    return run, lambda out: {"trace": float(out)}
+
+
+def measure_route(problem: Problem, config, route: str, dense_state: dict) -> tuple[list[dict], list[dict]]:
+    """Compiles, times and reads the answer of one route at `problem`'s depth.
+
+    Args:
+      dense_state: shared between the two dense routes of one depth (the Hessian the
+        eigensolver is timed on).
+    Returns:
+      (cost rows, estimate rows), as dicts keyed by COST_COLUMNS / ESTIMATE_COLUMNS.
+    """
+    base = {"depth": problem.depth, "params": problem.size, "route": route}
+    p = problem.size
+    if route in DENSE_ROUTES and p > config.dense_max_params:
+        need = 8 * p * p if problem.params.dtype == jnp.float64 else 4 * p * p
+        return [{**base, "run": 0, "status": "skipped", "memory_bytes": need,
+                 "note": f"P = {p} > dense_max_params = {config.dense_max_params}"}], []
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 7)
+    try:
+        if route == "dense_hessian":
+            compiled = problem.compile_dense_hessian(config.hessian_block)
+            args, runs, warmup = (), config.dense_runs, 0
+        elif route == "dense_eigvalsh":
+            hessian = dense_state.get("hessian")
+            if hessian is None:  # resumed after the Hessian's own row: build it again, untimed
+                hessian = problem.compile_dense_hessian(config.hessian_block)()
+            compiled = _Eigvalsh(hessian)
+            args, runs, warmup = (), config.dense_runs, 0
+        else:
+            run, values = _matrix_free(config, route, p)
+            compiled = problem.compile(run, key)
+            args, runs, warmup = (key,), config.cost_runs, 1
+        times, out = time_compiled(compiled, args, runs, warmup)
+    except Exception as e:  # XLA resource errors and the like: recorded, the sweep goes on
+        return [{**base, "run": 0, "status": "failed", "note": _one_line(e)}], []
+    memory = memory_of(compiled.executable).get("total_bytes", 0) if compiled.executable else 2 * compiled.matrix.nbytes
+    if route == "dense_hessian":
+        dense_state["hessian"] = out
+        estimates = {"trace": float(jnp.trace(out))}
+    elif route == "dense_eigvalsh":
+        dense_state.pop("hessian", None)
+        ev = np.asarray(out, np.float64)
+        k = config.top_k
+        estimates = {**{f"top_{i + 1}": float(ev[-1 - i]) for i in range(k)},
+                     **{f"bottom_{i + 1}": float(ev[i]) for i in range(k)},
+                     "dominant": float(ev[np.argmax(np.abs(ev))]), "trace": float(ev.sum())}
+    else:
+        estimates = values(out)
+    cost = [{**base, "run": i, "status": "ok", "time_s": float(t), "compile_s": compiled.compile_s,
+             "memory_bytes": memory, "note": ""} for i, t in enumerate(times)]
+    return cost, [{**base, "quantity": q, "value": v} for q, v in estimates.items()]
+
+
+class _Eigvalsh:
+    """NumPy's eigvalsh of one matrix, called like a `Compiled` (nothing to compile)."""
+
+    compile_s = 0.0
+    executable = None
+
+    def __init__(self, matrix):
+        self.matrix = np.asarray(matrix)
+
+    def __call__(self):
+        return np.linalg.eigvalsh(self.matrix)
+
+
+def _one_line(error: Exception) -> str:
+    text = f"{type(error).__name__}: {error}".splitlines()[0]
+    return text[:300]
