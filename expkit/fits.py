@@ -181,3 +181,24 @@ def bootstrap_floor_power_law(groups: Groups, n_boot: int = 1000, ci: float = 0.
     lo, hi = percentile_ci(best_k[1:], ci)
     return {"k": float(best_k[0]), "lo": lo, "hi": hi, "a": float(best_a[0]), "c": float(best_c[0]),
             "rel_rms": float(best[0]), "points": len(xs)}
+
+
+def loglog_slope_ci(x: np.ndarray, y: np.ndarray, ci: float = 0.95) -> SlopeFit:
+    """Log-log least-squares slope of deterministic data, with a Student-t CI from the residuals.
+
+    For quantities without run-to-run noise (compiled bytes, counted flops) the CI
+    measures how far log y is from a straight line in log x, on n - 2 degrees of freedom
+    (NaN with fewer than 3 distinct x).
+    """
+    from scipy import stats  # a dependency of JAX itself
+
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    if len(np.unique(lx)) < 2:
+        return SlopeFit(math.nan, math.nan, math.nan, math.nan, len(lx))
+    slope, intercept = least_squares_slopes(lx, ly)
+    half = math.nan
+    if len(np.unique(lx)) > 2:
+        residual = ly - (slope * lx + intercept)
+        stderr = math.sqrt(residual @ residual / (len(lx) - 2) / np.sum((lx - lx.mean()) ** 2))
+        half = float(stats.t.ppf((1 + ci) / 2, len(lx) - 2) * stderr)
+    return SlopeFit(float(slope), float(slope - half), float(slope + half), float(intercept), len(lx))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from expkit.fits import NO_FIT, bootstrap_linear_slope, bootstrap_slope, loglog_slope, ratio_ci
+from expkit.fits import NO_FIT, bootstrap_linear_slope, bootstrap_slope, loglog_slope, loglog_slope_ci, ratio_ci
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
 from hvp_bench.cost_model import REGIMES, predicted_depth_exponent, predicted_width_exponent
 from hvp_bench.rundir import ok_times
@@ -109,8 +109,9 @@ def fit_memory_slopes(summary: pd.DataFrame, x: str = "depth") -> pd.DataFrame:
             values = pd.to_numeric(data[col], errors="coerce")
             d = data.assign(v=values)[values > 0].sort_values(x)
             xs, ys = d[x].to_numpy(float), d["v"].to_numpy(float)
+            fit = loglog_slope_ci(xs, ys)
             row[f"{col}_points"] = len(xs)
-            row[f"{col}_slope"] = loglog_slope(xs, ys)[0]
+            row[f"{col}_slope"], row[f"{col}_lo"], row[f"{col}_hi"] = fit.slope, fit.lo, fit.hi
             top = xs >= np.median(xs) if len(xs) >= 4 else np.zeros(len(xs), bool)
             row[f"{col}_upper"] = loglog_slope(xs[top], ys[top])[0]
         out.append(row)

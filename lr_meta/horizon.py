@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from expkit.fits import bootstrap_floor_power_law, bootstrap_slope
+from expkit.fits import bootstrap_floor_power_law, bootstrap_slope, loglog_slope_ci
 from lr_meta import closed_form, schedule, unroll
 from lr_meta.problem import draw_x0, sphere
 
@@ -98,20 +98,10 @@ def memory_fit(horizons: np.ndarray, nbytes: np.ndarray) -> dict:
     """Log-log slope of exact (deterministic) bytes with its 95% least-squares CI.
 
     The points carry no noise, so the CI measures how far log bytes is from a straight
-    line in log T (Student t on n − 2 degrees of freedom; NaN with fewer than 3 T).
+    line in log T (`expkit.fits.loglog_slope_ci`; NaN with fewer than 3 T).
     """
-    from scipy import stats  # a dependency of JAX itself
-
-    lx, ly = np.log(np.asarray(horizons, float)), np.log(np.asarray(nbytes, float))
-    if len(np.unique(lx)) < 2:
-        return {"slope": float("nan"), "lo": float("nan"), "hi": float("nan"), "points": len(lx)}
-    slope, intercept = np.polyfit(lx, ly, 1)
-    half = float("nan")
-    if len(lx) > 2:  # standard error of the slope from the residuals
-        residual = ly - (slope * lx + intercept)
-        stderr = np.sqrt(residual @ residual / (len(lx) - 2) / np.sum((lx - lx.mean()) ** 2))
-        half = float(stats.t.ppf(0.975, len(lx) - 2) * stderr)
-    return {"slope": float(slope), "lo": float(slope - half), "hi": float(slope + half), "points": len(lx)}
+    fit = loglog_slope_ci(horizons, nbytes)
+    return {"slope": fit.slope, "lo": fit.lo, "hi": fit.hi, "points": fit.points}
 
 
 def summarise(config, frame: pd.DataFrame) -> dict:

@@ -69,8 +69,8 @@ def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, marginal: pd.DataFr
                      "sequential loops.")
     mem = mem[np.isfinite(mem["compiled_bytes_slope"].astype(float))] if len(mem) else mem
     if len(mem):
-        parts = ", ".join(f"{label(r.method)} {r.compiled_bytes_slope:.2f} (predicted {r.predicted_exponent})"
-                          for r in mem.itertuples())
+        parts = ", ".join(f"{label(r.method)} {r.compiled_bytes_slope:.2f} [{r.compiled_bytes_lo:.2f}, "
+                          f"{r.compiled_bytes_hi:.2f}] (predicted {r.predicted_exponent})" for r in mem.itertuples())
         lines.append(f"- Compiled memory ~ n^k with k: {parts}.")
     rows = ok_times(depth_rows)
     med = rows.groupby(["method", "depth"])["time_s"].median()

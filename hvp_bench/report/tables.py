@@ -189,11 +189,14 @@ def variants_section(costs: pd.DataFrame) -> list[str]:
 
 def memory_section(mem: pd.DataFrame) -> list[str]:
     rows = [[label(r["method"]), r["predicted_exponent"],
-             f"{num(r['compiled_bytes_slope'])} (upper {num(r['compiled_bytes_upper'])}, {r['compiled_bytes_points']} pts)",
-             f"{num(r['predicted_bytes_slope'])} (upper {num(r['predicted_bytes_upper'])})"]
+             f"{ci(r, 'compiled_bytes_')} (upper {num(r['compiled_bytes_upper'])}, {r['compiled_bytes_points']} pts)",
+             f"{ci(r, 'predicted_bytes_')} (upper {num(r['predicted_bytes_upper'])})"]
             for _, r in mem.iterrows()]
     return [
-        md_table(["method", "predicted exponent", "compiled_bytes slope", "predicted_bytes slope"], rows), "",
+        md_table(["method", "predicted exponent", "compiled_bytes slope [95% CI]", "predicted_bytes slope [95% CI]"],
+                 rows), "",
+        "Bytes have no run-to-run noise: the CI (Student t on the residuals) measures how far "
+        "log bytes is from a straight line in log depth.", "",
         "compiled_bytes is XLA's static memory analysis of the compiled call (arguments + "
         "outputs + temporaries − aliased): it counts the activation tape the scan stacks, "
         "the Hessian passed to naive_hvp as an argument and the stored linearization passed "
