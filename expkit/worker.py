@@ -132,13 +132,16 @@ class Worker:
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
         parent_end, child_end = context.Pipe()
-        self._process = context.Process(
+        process = context.Process(
             target=_serve, args=(child_end, os.getpid(), self.initializer, self.initargs),
             daemon=True, name="expkit-worker",
         )
-        self._process.start()
-        child_end.close()
-        self._connection = parent_end
+        try:
+            process.start()
+        finally:
+            child_end.close()
+        # Only a started worker is recorded, so close() never meets half a worker.
+        self._process, self._connection = process, parent_end
 
     def call(self, fn: Callable | str, *args, item_timeout_s: float | None = None,
              on_progress: Callable[[Any], None] | None = None):
