@@ -27,7 +27,7 @@ minutes on XLA:CPU where 100 keys took 30 ms; the runner calls it key by key.
 Names load on first use, so `import curvature` (or `curvature.config`) imports no JAX.
 """
 
-import importlib
+from expkit.lazy import lazy_names
 
 _EXPORTS = {
     "operator": ("Operator", "dense_operator", "hessian_operator", "make_loss"),
@@ -37,15 +37,4 @@ _EXPORTS = {
     "density": ("gaussian_density", "slq", "spectral_measure", "wasserstein1"),
     "problem": ("Problem", "build_problem"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"curvature.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'curvature' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_names(__name__, _EXPORTS)

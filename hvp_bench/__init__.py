@@ -6,7 +6,7 @@ The names below load on first use, so `import hvp_bench.config` (validating a co
 imports neither JAX nor matplotlib.
 """
 
-import importlib
+from expkit.lazy import lazy_names
 
 _EXPORTS = {
     "methods": ("REGISTRY", "TASK_METHODS", "calculate_hessian", "get_method", "gradient", "hvp",
@@ -14,15 +14,4 @@ _EXPORTS = {
     "model": ("MLP", "health", "layer_sizes_for"),
     "timing": ("time_method",),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"hvp_bench.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'hvp_bench' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_names(__name__, _EXPORTS)

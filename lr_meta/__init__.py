@@ -20,12 +20,7 @@ The names below load on first use, so `import lr_meta.config` imports neither JA
 matplotlib.
 """
 
-import importlib
+from expkit.lazy import lazy_names
 
-__all__ = ["draw_alpha0", "draw_x0", "sphere", "unrolled_loss", "unrolled_loss_scan"]
-
-
-def __getattr__(name: str):
-    if name in __all__:
-        return getattr(importlib.import_module("lr_meta.problem"), name)
-    raise AttributeError(f"module 'lr_meta' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_names(
+    __name__, {"problem": ("draw_alpha0", "draw_x0", "sphere", "unrolled_loss", "unrolled_loss_scan")})
