@@ -81,3 +81,9 @@ def test_matmul_precision_reaches_every_dot(key, precision, hlo):
                        ).lower(p, p, model.inputs()).as_text()
     found = re.findall(r"precision = \[(\w+)", text)
     assert found and set(found) == {hlo}
+
+
+def test_64_bit_mode_is_off_unless_a_test_asks_for_it():
+    """Real runs are float32; the tests run that way too (the x64 fixture scopes float64)."""
+    assert not jax.config.jax_enable_x64
+    assert jnp.ones(2).dtype == jnp.float32
