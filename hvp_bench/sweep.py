@@ -35,6 +35,7 @@ from expkit.results import (
 from expkit.worker import Worker, WorkerDied, WorkerError, WorkerTimeout
 from hvp_bench.config import FLOOR_METHOD, HVPConfig
 from hvp_bench.rundir import COLUMNS, POINT_KEYS, summarize_runs
+from hvp_bench.variants import parse_variant
 
 # Keys that change what a measurement means; a run directory is only resumed with the same.
 MEASUREMENT_KEYS = (
@@ -125,7 +126,8 @@ class _Sweep:
 
     def start(self) -> tuple[dict, int]:
         try:
-            environment = self.worker.call("hvp_bench.measure:preflight", self.config.device)
+            with_torch = any(parse_variant(v).is_torch for v in self.config.variants)
+            environment = self.worker.call("hvp_bench.measure:preflight", self.config.device, with_torch)
         except (WorkerError, WorkerDied) as e:
             flags = f" with xla_flags={self.config.xla_flags!r}" if self.config.xla_flags else ""
             why = str(e) if isinstance(e, WorkerError) else "the measuring process died while starting it" + (
