@@ -5,7 +5,8 @@ budget, compiled and warmed up; then all of them, and the dispatch floor, are ti
 together, run by run (hvp_bench.timing.time_interleaved). The rows come back to the
 parent (hvp_bench.sweep), which writes them. Nothing here writes files. PyTorch variants
 (hvp_bench.torch_peer) are built from the same flat parameters and timed in the same
-interleaved rounds as the JAX ones.
+interleaved rounds as any JAX ones passed with them (the sweep passes each framework's
+points to a process of its own: hvp_bench.sweep says why).
 
 `init_worker` runs first in the worker process: it pins the JAX platform and the matmul
 precision before JAX starts a backend, so a "cpu" sweep on a GPU host times the CPU.

@@ -123,10 +123,10 @@ def test_a_sweep_with_pytorch_variants_end_to_end(torch, tmp_path):
     runs = pd.read_csv(out / "runs.csv")
     timed = runs[runs["status"] == "ok"]
     assert (timed["time_s"] > 0).all() and timed["finite"].all() and timed["nonzero"].all()
-    # PyTorch and JAX were interleaved: one round holds calls of both.
+    # Each framework's points were interleaved among themselves, in a process of their own.
     first_round = timed[(timed["depth"] == 3) & (timed["run_index"] == 0)]
-    assert len(first_round) == 3 + 2  # scan (naive_hvp too), torch
-    assert sorted(first_round["order"]) == list(range(len(first_round)))
+    for variant, calls in (("scan", 3), ("torch", 2)):  # scan times naive_hvp too
+        assert sorted(first_round[first_round["variant"] == variant]["order"]) == list(range(calls))
     environment = json.loads((out / "meta.json").read_text())["environment"]
     assert environment["torch"] == torch.__version__ and environment["torch_build"] == "cpu"
 
