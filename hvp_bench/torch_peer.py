@@ -163,6 +163,9 @@ def timed_call(model: TorchMLP, variant: Variant, method: str, v) -> Callable[[]
         # Compile in this process: Inductor's default pool of compile processes would
         # compete with the timed calls for the cores (and outlive a killed worker).
         torch._inductor.config.compile_threads = 1
+        # No on-disk caches: compile_s is a cold compile, whatever ran before (a cached
+        # graph would compile in seconds and slip past the sweep's compile budget).
+        torch._inductor.config.force_disable_caches = True
         fn = torch.compile(fn, fullgraph=True, dynamic=False)
     p, x = model.params, model.inputs
     v = torch.from_numpy(np.array(v)).to(model.device)

@@ -23,7 +23,9 @@ from hvp_bench.variants import parse_variant
 
 # torch's forward-mode AD loads its decompositions through torch.jit.script, which warns
 # that it is deprecated (torch 2.13): torch's own business, not this suite's.
-pytestmark = pytest.mark.filterwarnings(r"ignore:`torch\.jit\.script\w*` is deprecated:DeprecationWarning")
+# torch.compile with its caches off (as the peer compiles) says so in a UserWarning.
+pytestmark = [pytest.mark.filterwarnings(r"ignore:`torch\.jit\.script\w*` is deprecated:DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore:dynamo_pgo force disabled:UserWarning")]
 SIZES = [3, 4, 4, 4, 2]  # three hidden layers of width 4: P = 12 + 16 + 16 + 8 = 52
 HVPS = ("hvp_rev_rev", "hvp_fwd_rev", "hvp_rev_fwd")
 
