@@ -67,6 +67,15 @@ def one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[0] if text else ''}"[:300]
 
 
+def _cause(exitcode: int | None) -> str:
+    """Why a child ended, from its exit code: SIGKILL is what the OOM killer sends."""
+    if exitcode == -signal.SIGKILL:
+        return "killed, likely out of memory"
+    if exitcode is not None and exitcode < 0:
+        return f"killed by {signal.Signals(-exitcode).name}"
+    return f"exit status {exitcode}" if exitcode is not None else "killed, likely out of memory"
+
+
 def _resolve(fn: Callable | str) -> Callable:
     if callable(fn):
         return fn
@@ -172,8 +181,7 @@ class Worker:
                 ready = self._connection.poll(wait)
                 message = self._connection.recv() if ready else None
             except (EOFError, OSError):
-                self._reap()
-                raise WorkerDied("worker process died (killed, likely out of memory)", item) from None
+                raise WorkerDied(f"worker process died ({_cause(self._reap())})", item) from None
             if message is None:
                 self._reap(kill=True)
                 raise WorkerTimeout(f"ran past its time limit of {item_timeout_s:g} s", item)
@@ -189,14 +197,18 @@ class Worker:
             else:
                 raise WorkerError(message[1])
 
-    def _reap(self, kill: bool = False) -> None:
+    def _reap(self, kill: bool = False) -> int | None:
+        """Ends the child; returns its exit code (None if unknown)."""
+        code = None
         if self._process is not None:
             if kill and self._process.is_alive():
                 self._process.kill()
             self._process.join(timeout=10)
+            code = self._process.exitcode
         if self._connection is not None:
             self._connection.close()
         self._process = self._connection = None
+        return code
 
     def close(self) -> None:
         """Stops the worker (closing its pipe ends its loop; a stuck one is killed)."""

@@ -1,6 +1,7 @@
 """The tables and figures `hvp-bench` writes beside a run: compile times, HVP cost in
 gradients (per depth, above the floor, per layer), and, with several variants, the
-variant study (hvp_bench.variant_study). Everything is derived from runs.csv alone."""
+variant study (hvp_bench.variant_study); with PyTorch's variants among them, JAX against
+PyTorch (hvp_bench.peer_tables). Everything is derived from runs.csv alone."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from expkit.results import write_csv_atomic
-from hvp_bench import variant_study
+from hvp_bench import peer_tables, variant_study
 from hvp_bench.plots import save_figure, title
 from hvp_bench.rundir import load_run, split_sweeps, variants_of
 from hvp_bench.scaling import gradient_ratios, marginal_costs
@@ -51,6 +52,14 @@ def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
         name = meta.get("config", {}).get("name", run_dir.name)
         save_figure(variant_study.figure_per_layer(costs, title(meta, f"{name}: per-layer cost by variant",
                                                                  variant="all")), run_dir, "per_layer")
+        if peer_tables.has_peers(all_runs):
+            width = meta.get("config", {}).get("width")
+            layers, depths = peer_tables.per_layer(all_runs, width, n_boot), peer_tables.by_depth(all_runs, width)
+            write_csv_atomic(run_dir / "peers_per_layer.csv", layers)
+            write_csv_atomic(run_dir / "peers_by_depth.csv", depths)
+            text += _show("JAX against PyTorch, each one's best variant: seconds per extra layer (95% CIs), "
+                          "ratio = PyTorch / JAX", layers.set_index("method"))
+            text += _show("JAX against PyTorch: lowest median time at each depth", depths.set_index(["method", "depth"]))
         if (costs["vectors"] > 1).any():
             save_figure(variant_study.figure_vectors(costs, title(meta, f"{name}: blocks of vectors", variant="all")),
                         run_dir, "vectors")

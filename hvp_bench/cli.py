@@ -1,7 +1,7 @@
 """The command-line entry points of hvp_bench (console scripts and scripts/*.py).
 
     hvp-run     --config FILE [--out DIR] [--set k=v]... [--device cpu|gpu]   run or resume a sweep
-    hvp-bench   --config FILE [--out DIR] [--set k=v]...   compile times, HVP/gradient ratios
+    hvp-bench   --config FILE [--out DIR] [--set k=v]... [--device cpu|gpu]   compile times, HVP/gradient ratios
     hvp-plot    RUN_DIR                                    redraw a run's figures
     hvp-report  RUN_DIR [--compare OTHER_RUN_DIR]          report.md with fits and figures
 
@@ -23,12 +23,10 @@ from hvp_bench.config import HVPConfig
 
 def main_run(argv: Sequence[str] | None = None) -> int:
     """Run (or resume) a sweep, print its table of medians, draw its figures."""
-    parser = config_parser("Time Hessian-vector products on MLPs of growing depth.")
-    parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="overrides the config's device")
+    parser = _device_parser("Time Hessian-vector products on MLPs of growing depth.")
     parser.add_argument("--no-plots", action="store_true", help="skip drawing figures at the end")
     args = parser.parse_args(argv)
-    overrides = args.overrides + ([f"device={args.device}"] if args.device else [])
-    config = load_config(HVPConfig, args.config, overrides)
+    config = _load(args)
 
     from hvp_bench.plots import plot_run
     from hvp_bench.rundir import format_summary, load_run, summarize_runs
@@ -43,6 +41,19 @@ def main_run(argv: Sequence[str] | None = None) -> int:
     return _exit_status(summary)
 
 
+def _device_parser(description: str) -> argparse.ArgumentParser:
+    """The config parser plus `--device`, which overrides the config's device."""
+    parser = config_parser(description)
+    parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="overrides the config's device")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> HVPConfig:
+    """The validated config of parsed arguments, `--device` applied last."""
+    overrides = args.overrides + ([f"device={args.device}"] if args.device else [])
+    return load_config(HVPConfig, args.config, overrides)
+
+
 def _exit_status(summary) -> int:
     """0, or EXIT_FAILURES after one line on stderr if points failed or timed out."""
     from hvp_bench.sweep import failures
@@ -55,9 +66,9 @@ def _exit_status(summary) -> int:
 
 def main_bench(argv: Sequence[str] | None = None) -> int:
     """Compile time of every method and each HVP's time in gradients, per depth."""
-    parser = config_parser("Compile time and HVP/gradient time ratio of every method.")
+    parser = _device_parser("Compile time and HVP/gradient time ratio of every method.")
     args = parser.parse_args(argv)
-    config = load_config(HVPConfig, args.config, args.overrides)
+    config = _load(args)
 
     from hvp_bench.bench_tables import write_bench_tables
     from hvp_bench.rundir import load_run, summarize_runs

@@ -8,6 +8,7 @@ this module imports neither JAX nor matplotlib.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from typing import Literal
 
 import numpy as np
@@ -62,7 +63,9 @@ class HVPConfig:
     # time), "unrolled" (the task's Python loop: its compile time grows with depth and it
     # cannot compile 1000 layers on 24 GB), "fori", with tokens for the unroll factor
     # ("-u8"), the layer written for fusion ("-fused"), a hand-written layer JVP
-    # ("-jvp"), the exact GELU ("-exact") and a block of vectors per call ("-k16").
+    # ("-jvp"), the exact GELU ("-exact") and a block of vectors per call ("-k16");
+    # "torch", "torch-func", "torch-compile": the same network in PyTorch, an optional
+    # extra (pip install -e ".[peers]"; hvp_bench/torch_peer.py).
     variants: tuple[str, ...] = ("scan",)
     # Weights are init_scale * N(0, 1) ("normal", the task's own with scale 1.0), or
     # divided by sqrt(fan_in) ("fan_in"). Neither keeps a deep GELU chain alive at every
@@ -121,6 +124,11 @@ class HVPConfig:
                 raise ConfigError(f"config key 'variants': {e}") from None
         require(len(set(canonical)) == len(canonical), "config key 'variants' lists a variant twice")
         object.__setattr__(self, "variants", tuple(canonical))  # one spelling per variant, for resume
+        peers = [v for v in canonical if parse_variant(v).is_torch]
+        # find_spec looks for the package without importing it (importing torch takes seconds).
+        require(not peers or importlib.util.find_spec("torch") is not None,
+                f"config key 'variants': {', '.join(peers)} need(s) PyTorch, which is not installed: "
+                'pip install -e ".[peers]"')
         require(all(w >= 1 for w in self.widths), f"config key 'widths' must be >= 1, got {list(self.widths)}")
         require(len(self.methods) > 0, "config key 'methods' must not be empty")
         for m in self.methods:

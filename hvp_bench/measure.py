@@ -3,7 +3,10 @@
 At one shape every (variant, method) still to do is built, checked against the memory
 budget, compiled and warmed up; then all of them, and the dispatch floor, are timed
 together, run by run (hvp_bench.timing.time_interleaved). The rows come back to the
-parent (hvp_bench.sweep), which writes them. Nothing here writes files.
+parent (hvp_bench.sweep), which writes them. Nothing here writes files. PyTorch variants
+(hvp_bench.torch_peer) are built from the same flat parameters and timed in the same
+interleaved rounds as any JAX ones passed with them (the sweep passes each framework's
+points to a process of its own: hvp_bench.sweep says why).
 
 `init_worker` runs first in the worker process: it pins the JAX platform and the matmul
 precision before JAX starts a backend, so a "cpu" sweep on a GPU host times the CPU.
@@ -21,7 +24,7 @@ import numpy as np
 
 from expkit.provenance import environment_info
 from expkit.worker import one_line, report
-from hvp_bench import memory
+from hvp_bench import memory, torch_peer
 from hvp_bench.config import HVPConfig
 from hvp_bench.methods import get_method
 from hvp_bench.model import MLP, layer_sizes_for
@@ -51,9 +54,12 @@ def check_backend(device: str, backend: str) -> None:
         raise RuntimeError(f"device {device!r} asked for, but JAX's backend is {backend!r}")
 
 
-def preflight(device: str) -> dict[str, Any]:
-    """Starts the JAX backend and describes it; raises if it is not the one asked for."""
+def preflight(device: str, with_torch: bool = False) -> dict[str, Any]:
+    """Starts the JAX backend (and torch, if asked) and describes them; raises if JAX's
+    backend is not the one asked for."""
     info = environment_info()
+    if with_torch:
+        info.update(torch_peer.torch_info())
     check_backend(device, info["backend"])
     info["jax_platforms"] = str(jax.config.jax_platforms or "")
     info["xla_flags"] = os.environ.get("XLA_FLAGS", "")
@@ -83,12 +89,13 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
     dtype = jnp.dtype(config.dtype)
     sizes = layer_sizes_for(depth, width, config.input_size, config.output_size)
     variants = {name: parse_variant(name) for name in dict.fromkeys(v for v, _ in todo)}
-    models = {
-        name: MLP(jax.random.PRNGKey(config.seed), sizes, init=config.init, init_scale=config.init_scale,
-                  dtype=dtype, batch=config.batch, **variant.model_kwargs())
-        for name, variant in variants.items()
-    }
-    any_model = next(iter(models.values()))
+
+    def mlp(**kwargs) -> MLP:
+        return MLP(jax.random.PRNGKey(config.seed), sizes, init=config.init, init_scale=config.init_scale,
+                   dtype=dtype, batch=config.batch, **kwargs)
+
+    models = {name: mlp(**variant.model_kwargs()) for name, variant in variants.items() if not variant.is_torch}
+    any_model = next(iter(models.values()), None) or mlp()  # PyTorch's variants copy its weights
     x = any_model.get_params()  # the same flat vector in every variant
     inputs = any_model.inputs()
     # The vectors: one (P,), or a block (k, P) whose first row is that same vector.
@@ -98,6 +105,7 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
               "dtype": config.dtype, "backend": backend, "budget_bytes": budget_bytes}
 
     rows, calls, info, resident = [], {}, {}, 0
+    peer = _torch_model(config, sizes, x, backend, variants.values())
     for variant, name in todo:
         report((variant, name))
         vectors = variants[variant].vectors
@@ -111,6 +119,10 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
 
         if reason := memory.over_budget(base["predicted_bytes"] + resident, budget_bytes):
             not_run("skipped", f"predicted {reason}{held}")
+            continue
+        if variants[variant].is_torch:
+            if built := _torch_item(config, variants[variant], name, peer, v, base, not_run):
+                calls[(variant, name)], info[(variant, name)] = built
             continue
         method, loss = get_method(name, config.hessian_block), models[variant].loss
         compiled_bytes = 0
@@ -144,11 +156,55 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
 
     if not calls:
         return rows
+    torch_timed = any(variants[variant].is_torch for variant, _ in calls)
+    compiled_graphs = torch_peer.compile_count() if torch_timed else 0
     times, positions, outputs = time_interleaved(
         calls, config.num_runs, warmup=0, order=config.order, seed=[config.seed, depth, width])
+    if torch_timed and torch_peer.compile_count() != compiled_graphs:
+        raise RuntimeError(f"torch.compile recompiled inside the timed loop at depth {depth}, width {width}")
     for key in calls:
-        out = np.asarray(outputs[key])
+        out = torch_peer.as_numpy(outputs[key]) if variants[key[0]].is_torch else np.asarray(outputs[key])
         health = {"finite": bool(np.isfinite(out).all()), "nonzero": bool((out != 0).any())}
         rows += [{**info[key], **health, "run_index": i, "order": int(p), "status": "ok", "time_s": t, "note": ""}
                  for i, (t, p) in enumerate(zip(times[key], positions[key]))]
     return rows
+
+
+def _torch_model(config: HVPConfig, sizes: list[int], x, backend: str, variants) -> Any:
+    """The PyTorch model with the JAX model's weights; None when no variant is PyTorch's;
+    the exception if it cannot be built (its points are then recorded failed)."""
+    if not any(variant.is_torch for variant in variants):
+        return None
+    try:
+        if any(variant.torch_mode == "compile" for variant in variants if variant.is_torch):
+            torch_peer.reset_compiled()  # each shape compiles afresh
+        return torch_peer.TorchMLP(sizes, x, config.batch, torch_peer.torch_device(backend))
+    except Exception as e:  # e.g. JAX on a GPU beside a CPU-only torch
+        return e
+
+
+def _torch_item(config: HVPConfig, variant, name: str, peer, v, base: dict, not_run) -> tuple | None:
+    """(zero-argument call, its row fields) for a PyTorch (variant, method), warmed up; or
+    None after recording it skipped (no equivalent) or failed (e.g. torch.compile cannot).
+
+    compile_s is the first warm-up call for torch-compile (it compiles then), 0 for eager.
+    """
+    try:
+        torch_peer.check_method(name)
+    except torch_peer.NoEquivalent as e:
+        not_run("skipped", str(e))
+        return None
+    try:
+        if isinstance(peer, Exception):
+            raise peer
+        call = torch_peer.timed_call(peer, variant, name, v)
+        start = time.perf_counter()
+        call()  # at least once, so that torch.compile never compiles inside the timed loop
+        first_s = time.perf_counter() - start
+        for _ in range(config.warmup - 1):
+            call()
+    except Exception as e:  # torch.compile's unsupported cases, OOM: recorded, the others go on
+        not_run("failed", one_line(e))
+        return None
+    compile_s = first_s if variant.torch_mode == "compile" else 0.0
+    return (call, ()), {**base, "compile_s": compile_s, "prepare_s": 0.0, "compiled_bytes": 0}

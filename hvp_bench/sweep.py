@@ -2,7 +2,7 @@
 
 A point is (depth, width, variant, method). All unfinished points of one shape are measured
 together in a worker process (hvp_bench.measure), interleaved run by run, with the
-dispatch floor among them. The parent never starts JAX: it plans, writes files, draws
+dispatch floor among them (PyTorch's variants in a second worker, after JAX's). The parent never starts JAX: it plans, writes files, draws
 the progress bar, and deals with a worker that dies or hangs:
 - died (e.g. the OOM killer): the method in flight is recorded `failed`, the shape's
   other points are measured again in a fresh worker;
@@ -35,6 +35,7 @@ from expkit.results import (
 from expkit.worker import Worker, WorkerDied, WorkerError, WorkerTimeout
 from hvp_bench.config import FLOOR_METHOD, HVPConfig
 from hvp_bench.rundir import COLUMNS, POINT_KEYS, summarize_runs
+from hvp_bench.variants import parse_variant
 
 # Keys that change what a measurement means; a run directory is only resumed with the same.
 MEASUREMENT_KEYS = (
@@ -115,17 +116,34 @@ def _lost_point_row(config: HVPConfig, point: Point, status: str, note: str) -> 
             "run_index": 0, "status": status, "batch": config.batch, "dtype": config.dtype, "note": note}
 
 
+def framework(variant: str) -> str:
+    return "torch" if parse_variant(variant).is_torch else "jax"
+
+
 class _Sweep:
-    """One run of `run_sweep`: its config and its worker process."""
+    """One run of `run_sweep`: its config and its worker processes.
+
+    PyTorch's variants (hvp_bench.torch_peer) are measured in a worker of their own, after
+    JAX's at each shape: timed in one process, interleaved run by run, each framework
+    slowed the other (JAX's per-call cost at 50 layers about 2x, PyTorch's per-layer cost
+    3-16%: results/bench_torch_interference_*_cpu). A worker is started on first use.
+    """
 
     def __init__(self, config: HVPConfig, measure: Callable | str):
         self.config, self.measure = config, measure
-        self.worker = Worker("hvp_bench.measure:init_worker",
-                             (config.device, config.matmul_precision, config.xla_flags))
+        args = (config.device, config.matmul_precision, config.xla_flags)
+        self.workers = {name: Worker("hvp_bench.measure:init_worker", args) for name in ("jax", "torch")}
+
+    def close(self) -> None:
+        for worker in self.workers.values():
+            worker.close()
 
     def start(self) -> tuple[dict, int]:
         try:
-            environment = self.worker.call("hvp_bench.measure:preflight", self.config.device)
+            environment = self.workers["jax"].call("hvp_bench.measure:preflight", self.config.device)
+            if "torch" in map(framework, self.config.variants):
+                peer = self.workers["torch"].call("hvp_bench.measure:preflight", self.config.device, True)
+                environment.update({k: v for k, v in peer.items() if k.startswith("torch")})
         except (WorkerError, WorkerDied) as e:
             flags = f" with xla_flags={self.config.xla_flags!r}" if self.config.xla_flags else ""
             why = str(e) if isinstance(e, WorkerError) else "the measuring process died while starting it" + (
@@ -135,7 +153,13 @@ class _Sweep:
         return environment, budget
 
     def measure_shape(self, log: CsvLog, depth: int, width: int, points: list[Point], budget: int, bar) -> None:
-        """Measures `points` (all at one shape); appends their rows to `log`."""
+        """Measures `points` (all at one shape), each framework's in its own worker; appends rows to `log`."""
+        for name, worker in self.workers.items():
+            if group := [p for p in points if framework(p.variant) == name]:
+                self._measure(worker, log, depth, width, group, budget, bar)
+
+    def _measure(self, worker: Worker, log: CsvLog, depth: int, width: int, points: list[Point], budget: int,
+                 bar) -> None:
         todo = [(p.variant, p.method) for p in points]
         shown = [0.0]
 
@@ -146,7 +170,7 @@ class _Sweep:
 
         while todo:
             try:
-                rows = self.worker.call(
+                rows = worker.call(
                     self.measure, self.config, depth, width, todo, budget,
                     item_timeout_s=self.config.point_timeout_s or None,
                     on_progress=show,
@@ -222,7 +246,7 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
         meta.update(finished=now_iso(), load_average_at_end=os.getloadavg())
         write_json_atomic(out_dir / "meta.json", meta)
     finally:
-        sweep.worker.close()
+        sweep.close()
     return out_dir
 
 

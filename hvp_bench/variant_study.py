@@ -23,6 +23,24 @@ from hvp_bench.scaling import method_groups
 from hvp_bench.variants import parse_variant
 
 
+def slope_fits(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, seed: int = 0):
+    """(the timed rows at `width`, {(variant, method): (SlopeFit, bootstrap replicates)}).
+
+    Seconds per extra layer: the slope of the median time against depth, for every
+    (variant, method) timed at two depths or more at `width` (default: the most common).
+    """
+    rows = ok_times(runs)
+    if width is None and len(rows):
+        width = int(rows["width"].mode().iloc[0])
+    rows = rows[rows["width"] == width]
+    fits = {}
+    for i, (variant, data) in enumerate(rows.groupby("variant")):
+        for j, (method, groups) in enumerate(sorted(method_groups(data).items())):
+            if len(groups) >= 2:
+                fits[(variant, method)] = bootstrap_linear_slope(groups, n_boot=n_boot, seed=seed + 97 * i + j)
+    return rows, fits
+
+
 def per_layer_costs(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000,
                     seed: int = 0) -> pd.DataFrame:
     """One row per (variant, method) with a depth sweep at `width` (default: the most common).
@@ -31,15 +49,8 @@ def per_layer_costs(runs: pd.DataFrame, width: int | None = None, n_boot: int = 
     (per layer and vector), compile_s (at the deepest depth), ratio, ratio_lo, ratio_hi
     (per-vector per-layer cost over the best gradient's per-layer cost).
     """
-    rows = ok_times(runs)
-    if width is None and len(rows):
-        width = int(rows["width"].mode().iloc[0])
-    rows = rows[rows["width"] == width]
-    fits, out = {}, []
-    for i, (variant, data) in enumerate(rows.groupby("variant")):
-        for j, (method, groups) in enumerate(sorted(method_groups(data).items())):
-            if len(groups) >= 2:
-                fits[(variant, method)] = bootstrap_linear_slope(groups, n_boot=n_boot, seed=seed + 97 * i + j)
+    rows, fits = slope_fits(runs, width, n_boot, seed)
+    out = []
     gradients = {key: fit for key, fit in fits.items() if key[1] == "gradient"}
     best_grad = min(gradients, key=lambda key: gradients[key][0].slope) if gradients else None
     for (variant, method), (fit, boot) in fits.items():

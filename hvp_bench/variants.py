@@ -17,14 +17,23 @@ it), only compile time and speed change. Names are `-`-separated tokens, form fi
                         the per-vector cost is the time over 16 (the gradient and the
                         dispatch floor ignore the vectors and run once)
 
-e.g. "scan-fused-u8", "fori-fused-jvp-u4". JAX-free, so configs are validated without it.
+e.g. "scan-fused-u8", "fori-fused-jvp-u4". The PyTorch peer (hvp_bench.torch_peer, an
+optional extra) is three more variants of the same network, timed in the same sweep:
+
+    torch               PyTorch eager, torch.autograd: double backward, dual numbers
+                        (torch.autograd.forward_ad) for the forward-mode compositions
+    torch-func          PyTorch eager, torch.func transforms (jvp of grad, grad of jvp)
+    torch-compile       the torch.func compositions under torch.compile (Inductor)
+
+JAX-free (and torch-free), so configs are validated without either.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-FORMS = ("scan", "unrolled", "fori")
+FORMS = ("scan", "unrolled", "fori", "torch")
+TORCH_MODES = ("autograd", "func", "compile")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,9 +47,17 @@ class Variant:
     rule: str = "autodiff"
     remat: bool = False
     vectors: int = 1
+    # The torch form only: which PyTorch API runs the derivatives (TORCH_MODES).
+    torch_mode: str = "autograd"
+
+    @property
+    def is_torch(self) -> bool:
+        return self.form == "torch"
 
     @property
     def name(self) -> str:
+        if self.is_torch:
+            return "torch" if self.torch_mode == "autograd" else f"torch-{self.torch_mode}"
         tokens = [self.form]
         tokens += ["fused"] if self.product == "fused" else []
         tokens += ["jvp"] if self.rule == "custom_jvp" else []
@@ -52,6 +69,8 @@ class Variant:
 
     def model_kwargs(self) -> dict:
         """Keyword arguments of `hvp_bench.model.MLP` (the layer as a `LayerSpec` there)."""
+        if self.is_torch:
+            raise ValueError(f"variant {self.name!r} is PyTorch's: build it with hvp_bench.torch_peer")
         return {"form": self.form, "unroll": self.unroll,
                 "layer": {"product": self.product, "activation": self.activation, "rule": self.rule,
                           "remat": self.remat}}
@@ -62,6 +81,10 @@ def parse_variant(text: str) -> Variant:
     tokens = str(text).strip().split("-")
     if tokens[0] not in FORMS:
         raise ValueError(f"variant {text!r} must start with one of {', '.join(FORMS)}")
+    if tokens[0] == "torch":
+        if len(tokens) > 2 or tokens[1:] not in ([], ["func"], ["compile"]):
+            raise ValueError(f"variant {text!r}: the torch form is 'torch', 'torch-func' or 'torch-compile'")
+        return Variant(form="torch", torch_mode=tokens[1] if len(tokens) == 2 else "autograd")
     fields: dict = {"form": tokens[0]}
     for token in tokens[1:]:
         if token in ("fused", "matmul"):

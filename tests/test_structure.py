@@ -65,9 +65,26 @@ def test_importing_the_core_and_configs_imports_neither_jax_nor_matplotlib():
     heavy = run_python(
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib', 'matplotlib')))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib', 'matplotlib', 'torch')))"
     )
     assert heavy == "[]"
+
+
+def test_torch_is_imported_only_when_the_peer_is_called():
+    # PyTorch is an optional extra: no module imports it at module level (AST), and
+    # importing everything that runs a sweep leaves it unimported.
+    for package in PACKAGES:
+        for path in python_files(package):
+            top_level = {a.name for node in ast.parse(path.read_text()).body if isinstance(node, ast.Import)
+                         for a in node.names}
+            top_level |= {node.module for node in ast.parse(path.read_text()).body
+                          if isinstance(node, ast.ImportFrom) and node.module}
+            assert not {m for m in top_level if m.split(".")[0] == "torch"}, path
+    loaded = run_python(
+        "import sys, hvp_bench.torch_peer, hvp_bench.measure, hvp_bench.sweep, hvp_bench.bench_tables\n"
+        "print('torch' in sys.modules)"
+    )
+    assert loaded == "False"
 
 
 def test_importing_the_plotting_modules_leaves_matplotlib_as_it_was():

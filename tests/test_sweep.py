@@ -14,7 +14,7 @@ import pytest
 from expkit.cli import run_cli
 from expkit.config import ConfigError
 from expkit.worker import report
-from hvp_bench.cli import main_run
+from hvp_bench.cli import main_bench, main_run
 from hvp_bench.config import FLOOR_METHOD, HVPConfig
 from hvp_bench.measure import measure_shape
 from hvp_bench.rundir import COLUMNS
@@ -257,6 +257,17 @@ def test_unknown_flag_is_one_line(capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "unrecognized arguments: --frobnicate" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("main", [main_run, main_bench])
+def test_device_flag_overrides_the_config(tmp_path, capsys, main):
+    # --device gpu on this CPU-only host must reach the worker and fail there, before
+    # anything is timed (the GPU job, scripts/gpu_runs.sh, relies on the flag).
+    with pytest.raises(SystemExit) as info:
+        run_cli(main, ["--config", "configs/hvp_smoke.toml", "--device", "gpu", "--out", str(tmp_path / "run")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "device 'gpu'" in err and err.count("\n") == 1
 
 
 def test_smoke_config_end_to_end(tmp_path, capsys):

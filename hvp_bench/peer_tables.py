@@ -1,0 +1,105 @@
+"""JAX against PyTorch in one run: each framework's best variant per method, side by side.
+
+For a run that timed JAX variants and PyTorch ones (hvp_bench.torch_peer) together, two
+tables, both derived from runs.csv alone:
+- per layer: for each method, the JAX variant and the PyTorch variant with the lowest
+  seconds per extra layer (hvp_bench.variant_study.slope_fits), each with its 95%
+  bootstrap CI, and PyTorch's cost over JAX's with a CI from the replicates of both;
+- per depth: for each method and depth, the lowest median time of each framework (any
+  variant timed there, so torch.compile counts where it compiled only at shallow
+  depths), and the ratio.
+A last method row, "best_hvp", takes each framework's best HVP composition whatever it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from expkit.fits import ratio_ci
+from hvp_bench.rundir import ok_times
+from hvp_bench.variant_study import slope_fits
+from hvp_bench.variants import parse_variant
+
+BEST_HVP = "best_hvp"
+FRAMEWORKS = ("jax", "torch")
+
+
+def framework(variant: str) -> str:
+    """"torch" for PyTorch's variants, else "jax"."""
+    return "torch" if parse_variant(variant).is_torch else "jax"
+
+
+def has_peers(runs: pd.DataFrame) -> bool:
+    """Whether a run timed both frameworks."""
+    return {framework(v) for v in runs["variant"].dropna().unique()} == set(FRAMEWORKS)
+
+
+def _methods(keys) -> list[str]:
+    methods = sorted({m for _, m in keys}, key=lambda m: (not m.startswith("gradient"), m))
+    return methods + [BEST_HVP]
+
+
+def _candidates(keys, fw: str, method: str) -> list:
+    wanted = (lambda m: m.startswith("hvp_")) if method == BEST_HVP else (lambda m: m == method)
+    return [key for key in keys if framework(key[0]) == fw and wanted(key[1])]
+
+
+def per_layer(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """One row per method timed by both frameworks: each one's best per-layer cost, the ratio.
+
+    Columns: method; jax_variant, jax_method, jax_s, jax_lo, jax_hi; the same for torch_;
+    ratio, ratio_lo, ratio_hi (PyTorch's seconds per layer over JAX's: > 1, JAX is faster).
+    """
+    _, fits = slope_fits(runs, width, n_boot, seed)
+    out = []
+    for method in _methods(fits):
+        row = {"method": method}
+        for fw in FRAMEWORKS:
+            keys = _candidates(fits, fw, method)
+            if not keys:
+                break
+            best = min(keys, key=lambda key: fits[key][0].slope)
+            fit = fits[best][0]
+            row.update({f"{fw}_variant": best[0], f"{fw}_method": best[1], f"{fw}_s": fit.slope,
+                        f"{fw}_lo": fit.lo, f"{fw}_hi": fit.hi, f"_{fw}": fits[best]})
+        else:
+            (t, t_boot), (j, j_boot) = row.pop("_torch"), row.pop("_jax")
+            row["ratio"], row["ratio_lo"], row["ratio_hi"] = ratio_ci(t.slope, j.slope, t_boot, j_boot)
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def by_depth(runs: pd.DataFrame, width: int | None = None) -> pd.DataFrame:
+    """One row per (method, depth) timed by both: each framework's lowest median time there.
+
+    Columns: method, depth; jax_variant, jax_method, jax_median_s; the same for torch_;
+    ratio (PyTorch's over JAX's).
+    """
+    rows = ok_times(runs)
+    if width is None and len(rows):
+        width = int(rows["width"].mode().iloc[0])
+    medians = rows[rows["width"] == width].groupby(["depth", "variant", "method"])["time_s"].median()
+    out = []
+    for depth, at_depth in medians.groupby(level="depth"):
+        at_depth = at_depth.droplevel("depth")
+        for method in _methods(at_depth.index):
+            row = {"method": method, "depth": int(depth)}
+            for fw in FRAMEWORKS:
+                keys = _candidates(at_depth.index, fw, method)
+                if not keys:
+                    break
+                best = min(keys, key=lambda key: at_depth[key])
+                row.update({f"{fw}_variant": best[0], f"{fw}_method": best[1], f"{fw}_median_s": at_depth[best]})
+            else:
+                row["ratio"] = row["torch_median_s"] / row["jax_median_s"]
+                out.append(row)
+    frame = pd.DataFrame(out)
+    return frame.sort_values(["method", "depth"], key=_method_order).reset_index(drop=True) if len(frame) else frame
+
+
+def _method_order(column: pd.Series) -> pd.Series:
+    if column.name != "method":
+        return column
+    order = {m: i for i, m in enumerate(_methods([(None, m) for m in column.unique() if m != BEST_HVP]))}
+    return column.map(order).astype(np.int64)
