@@ -35,10 +35,17 @@ PLATFORMS = {"cpu": "cpu", "gpu": "cuda"}
 _GPU_BACKENDS = ("gpu", "cuda", "rocm")
 
 
-def init_worker(device: str, matmul_precision: str, xla_flags: str = "") -> None:
-    """Pins the JAX platform (for "cpu"/"gpu"), the default matmul precision and XLA flags."""
+def init_worker(device: str, matmul_precision: str, xla_flags: str = "", preallocate: bool = True) -> None:
+    """Pins the JAX platform (for "cpu"/"gpu"), the default matmul precision and XLA flags.
+
+    preallocate=False stops JAX from taking 75% of a GPU's memory at start: the PyTorch
+    worker's JAX only builds the parameters, and with two preallocating processes on one
+    GPU, PyTorch found none left (every torch point of the first H100 run: out of memory).
+    """
     if xla_flags:  # read when the backend starts, which has not happened yet
         os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {xla_flags}".strip()
+    if not preallocate:
+        os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
     if device in PLATFORMS:
         # The environment variable for anything JAX reads at import; the config update
         # in case JAX was imported already (it applies until a backend starts).

@@ -132,7 +132,8 @@ class _Sweep:
     def __init__(self, config: HVPConfig, measure: Callable | str):
         self.config, self.measure = config, measure
         args = (config.device, config.matmul_precision, config.xla_flags)
-        self.workers = {name: Worker("hvp_bench.measure:init_worker", args) for name in ("jax", "torch")}
+        self.workers = {name: Worker("hvp_bench.measure:init_worker", args + (name == "jax",))
+                        for name in ("jax", "torch")}
 
     def close(self) -> None:
         for worker in self.workers.values():

@@ -27,6 +27,21 @@ def test_init_worker_pins_the_platform_even_after_jax_was_imported():
     assert out.stdout.split() == ["cpu", "highest", "cpu"]
 
 
+def test_only_the_jax_worker_preallocates_gpu_memory():
+    from hvp_bench.sweep import _Sweep
+
+    sweep = _Sweep(tiny(variants=["scan"]), "unused")
+    try:
+        assert sweep.workers["jax"].initargs[-1] is True and sweep.workers["torch"].initargs[-1] is False
+    finally:
+        sweep.close()
+    code = ("import os\nfrom hvp_bench.measure import init_worker\n"
+            "init_worker('cpu', 'highest', '', False)\nprint(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'])")
+    env = {k: v for k, v in os.environ.items() if k != "XLA_PYTHON_CLIENT_PREALLOCATE"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.split() == ["false"], out.stderr
+
+
 def test_a_backend_mismatch_is_an_error():
     check_backend("cpu", "cpu")
     check_backend("gpu", "cuda")
