@@ -97,8 +97,6 @@ class CurvatureConfig:
     dense_runs: int = 2
     # HVPs of the trace estimate in the sweep (Hutch++ and Hutchinson at the same budget).
     cost_trace_hvps: int = 384
-    # SLQ probes run this many at a time (vmapped); the rest in sequence (lax.map).
-    probe_batch: int = 10
 
     @property
     def study_params(self) -> int:
@@ -111,7 +109,7 @@ class CurvatureConfig:
         require(bool(self.name) and "/" not in self.name, "config key 'name' must be a non-empty name without '/'")
         for key in ("width", "input_size", "output_size", "batch", "devices", "study_depth", "trace_reps",
                     "diag_reps", "lanczos_steps", "power_steps", "top_k", "slq_probes", "slq_steps",
-                    "hessian_block", "cost_runs", "dense_runs", "cost_trace_hvps", "probe_batch"):
+                    "hessian_block", "cost_runs", "dense_runs", "cost_trace_hvps"):
             require(getattr(self, key) >= 1, f"config key {key!r} must be >= 1, got {getattr(self, key)}")
         require(self.seed >= 0, f"config key 'seed' must be >= 0, got {self.seed}")
         require(self.init_scale > 0, f"config key 'init_scale' must be > 0, got {self.init_scale}")

@@ -70,7 +70,7 @@ def _matrix_free(config, route: str, size: int) -> tuple[Callable, Callable[[Any
         return run, lambda out: {"dominant": float(out)}
     if route == "slq":
         def run(op, key):
-            return density.slq(op, key, config.slq_probes, config.slq_steps, config.probe_batch)
+            return density.slq(op, key, config.slq_probes, config.slq_steps)
 
         def values(out):
             nodes, weights = density.spectral_measure(*out)

@@ -75,11 +75,15 @@ def draw_density(ax, out: Path, summary: dict) -> None:
     d = summary["density"]
     sigma = d["smoothing_sigma"]
     grid = np.linspace(ev.min() - 3 * sigma, ev.max() + 3 * sigma, 2000)
-    ax.hist(ev, bins=150, density=True, color="0.75", label=f"dense eigvalsh, all {len(ev)} eigenvalues")
-    ax.plot(grid, gaussian_density(x, w, grid, sigma), color="C3", lw=1.2,
+    heights, _, _ = ax.hist(ev, bins=150, density=True, color="0.75",
+                            label=f"dense eigvalsh, all {len(ev)} eigenvalues")
+    smoothed = gaussian_density(x, w, grid, sigma)
+    ax.plot(grid, smoothed, color="C3", lw=1.2,
             label=f"SLQ ({d['probes']} probes x {d['steps']} steps), Gaussian σ = {sigma:.3g}")
     ax.set_yscale("log")
-    ax.set_ylim(bottom=0.3 / (len(ev) * (ev.max() - ev.min()) / 150))
+    # From a third of one eigenvalue's bar to above the tallest bar or curve (log
+    # autoscaling of zero-based bars otherwise leaves decades of empty axis on top).
+    ax.set_ylim(0.3 / (len(ev) * (ev.max() - ev.min()) / 150), 5 * max(heights.max(), smoothed.max()))
     ax.set_xlabel("eigenvalue of H")
     ax.set_ylabel("density (log scale)")
     ax.set_title(f"Spectral density: W1(SLQ, exact) = {d['w1']:.3g} = {100 * d['w1_fraction_of_range']:.3f}% "

@@ -2,9 +2,11 @@
 
 Every run's meta.json carries `host_info()` and, from the process that ran JAX,
 `jax_info()`. The commit comes from git when the code sits in a git work tree, with
-`git_dirty` saying whether tracked files differed from it; a copy without `.git` (a
-tree shipped to a GPU machine) names its commit through the `EXPKIT_GIT_COMMIT`
-environment variable, recorded as such. A committed reference run must say
+`git_dirty` saying whether tracked files differed from it. A copy of the tree (shipped
+to a GPU machine) names its commit through the `EXPKIT_GIT_COMMIT` environment variable,
+recorded as such; when set, it wins over a `.git` in the copy, which may be stale (the
+lent GPU machines of this project receive the session's starting commit as `.git`,
+whatever the tree holds), and the head that `.git` named is kept as `git_head_seen`. A committed reference run must say
 `git_dirty: false`: a dirty or unknown tree is not a reproducible source.
 """
 
@@ -35,10 +37,12 @@ def cpu_name() -> str:
 def git_state(root: str | Path | None = None) -> dict[str, Any]:
     """{"git_commit", "git_dirty", "git_source"} of the code at `root` (this checkout by default).
 
-    git_source is "git" (read from the work tree), "env" (from EXPKIT_GIT_COMMIT, for a
-    copy without .git; dirtiness unknown, None) or "none" (commit "unknown").
+    git_source is "git" (read from the work tree), "env" (from EXPKIT_GIT_COMMIT, which
+    wins when set; dirtiness unknown, None; a different head in the copy's .git is kept
+    as git_head_seen) or "none" (commit "unknown").
     """
     root = Path(root) if root is not None else Path(__file__).resolve().parent.parent
+    from_git = None
     try:
         def git(*args: str) -> str:
             return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
@@ -46,13 +50,14 @@ def git_state(root: str | Path | None = None) -> dict[str, Any]:
 
         head = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-        return {"git_commit": head, "git_dirty": dirty, "git_source": "git"}
+        from_git = {"git_commit": head, "git_dirty": dirty, "git_source": "git"}
     except (OSError, subprocess.CalledProcessError):
         pass
     passed = os.environ.get(COMMIT_ENV, "").strip()
-    if passed:
-        return {"git_commit": passed, "git_dirty": None, "git_source": "env"}
-    return {"git_commit": "unknown", "git_dirty": None, "git_source": "none"}
+    if passed and not (from_git and from_git["git_commit"] == passed):
+        seen = {"git_head_seen": from_git["git_commit"]} if from_git else {}
+        return {"git_commit": passed, "git_dirty": None, "git_source": "env", **seen}
+    return from_git or {"git_commit": "unknown", "git_dirty": None, "git_source": "none"}
 
 
 def host_info() -> dict[str, Any]:

@@ -55,10 +55,11 @@ def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
         if peer_tables.has_peers(all_runs):
             width = meta.get("config", {}).get("width")
             layers, depths = peer_tables.per_layer(all_runs, width, n_boot), peer_tables.by_depth(all_runs, width)
-            write_csv_atomic(run_dir / "peers_per_layer.csv", layers)
             write_csv_atomic(run_dir / "peers_by_depth.csv", depths)
-            text += _show("JAX against PyTorch, each one's best variant: seconds per extra layer (95% CIs), "
-                          "ratio = PyTorch / JAX", layers.set_index("method"))
+            if len(layers):  # none where PyTorch was timed at one depth only
+                write_csv_atomic(run_dir / "peers_per_layer.csv", layers)
+                text += _show("JAX against PyTorch, each one's best variant: seconds per extra layer (95% CIs), "
+                              "ratio = PyTorch / JAX", layers.set_index("method"))
             text += _show("JAX against PyTorch: lowest median time at each depth", depths.set_index(["method", "depth"]))
         if (costs["vectors"] > 1).any():
             save_figure(variant_study.figure_vectors(costs, title(meta, f"{name}: blocks of vectors", variant="all")),

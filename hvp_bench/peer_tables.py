@@ -69,7 +69,10 @@ def per_layer(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, 
             (t, t_boot), (j, j_boot) = row.pop("_torch"), row.pop("_jax")
             row["ratio"], row["ratio_lo"], row["ratio_hi"] = ratio_ci(t.slope, j.slope, t_boot, j_boot)
             out.append(row)
-    return pd.DataFrame(out)
+    # Empty (with its columns) where no method has a fit in both frameworks, e.g. a run
+    # cut off after PyTorch's first depth.
+    columns = ["method"] + [f"{fw}_{k}" for fw in FRAMEWORKS for k in ("variant", "method", "s", "lo", "hi")]
+    return pd.DataFrame(out, columns=columns + ["ratio", "ratio_lo", "ratio_hi"])
 
 
 def by_depth(runs: pd.DataFrame, width: int | None = None) -> pd.DataFrame:

@@ -22,14 +22,26 @@ def repo(tmp_path):
 
 
 def test_clean_and_dirty_trees(repo, monkeypatch):
-    monkeypatch.setenv(provenance.COMMIT_ENV, "ignored-inside-git")
+    monkeypatch.delenv(provenance.COMMIT_ENV, raising=False)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     assert provenance.git_state(repo) == {"git_commit": head, "git_dirty": False, "git_source": "git"}
+    monkeypatch.setenv(provenance.COMMIT_ENV, head)  # the same commit named twice: git's record
+    assert provenance.git_state(repo) == {"git_commit": head, "git_dirty": False, "git_source": "git"}
+    monkeypatch.delenv(provenance.COMMIT_ENV)
     (repo / "f.txt").write_text("changed")
     assert provenance.git_state(repo)["git_dirty"] is True
     (repo / "untracked.txt").write_text("new")  # untracked files do not make a tree dirty
     (repo / "f.txt").write_text("a")
     assert provenance.git_state(repo)["git_dirty"] is False
+
+
+def test_the_environment_wins_over_a_stale_git_in_a_copy(repo, monkeypatch):
+    # The GPU machine's copy of the tree carried the session's starting commit as .git:
+    # runs made from a later commit were recorded as that older one, "dirty".
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    monkeypatch.setenv(provenance.COMMIT_ENV, "0123abc")
+    assert provenance.git_state(repo) == {"git_commit": "0123abc", "git_dirty": None, "git_source": "env",
+                                          "git_head_seen": head}
 
 
 def test_a_copy_without_git_names_its_commit_through_the_environment(tmp_path, monkeypatch):

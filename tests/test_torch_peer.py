@@ -200,6 +200,9 @@ def test_peer_tables_pick_each_frameworks_best_and_divide():
 
     runs = planted_runs()
     assert has_peers(runs) and not has_peers(runs[runs["variant"] == "scan"])
+    one_depth = runs[~runs["variant"].str.startswith("torch") | (runs["depth"] == 50)]
+    assert has_peers(one_depth) and per_layer(one_depth, n_boot=10).empty  # a run cut off after one depth
+    assert set(by_depth(one_depth)["depth"]) == {50}
     failed = runs.assign(status=np.where(runs["variant"].str.startswith("torch"), "failed", "ok"))
     assert not has_peers(failed)  # every PyTorch point failed (out of memory): no table to draw
     layers = per_layer(runs, n_boot=50).set_index("method")
