@@ -37,7 +37,7 @@ def xdiag(op: Operator, key: Array, num_matvecs: int) -> Array:
     """XDiag (matfree) with m/2 Rademacher test vectors: m products (H Ω, then Hᵀ Q). (P,)."""
     sampler = stochtrace.sampler_signs(jnp.zeros((op.size,), op.dtype), num=num_matvecs // 2)
     estimate = stochtrace.estimator_leave_one_out(stochtrace.leave_one_out_xdiag(), sampler)
-    return estimate(op.matvec, key)
+    return estimate(op.transposable_matvec or op.matvec, key)
 
 
 ESTIMATORS: dict[str, Callable[[Operator, Array, int], Array]] = {

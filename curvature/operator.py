@@ -39,11 +39,14 @@ class Operator:
       matvec: (P,) -> (P,), v -> H v.
       size: P.
       dtype: the dtype of vectors it accepts.
+      transposable_matvec: the same product where an estimator transposes it (XDiag;
+        H is symmetric), else None (then matvec is transposable itself).
     """
 
     matvec: Callable[[Array], Array]
     size: int
     dtype: jnp.dtype
+    transposable_matvec: Callable[[Array], Array] | None = None
 
     def matmat(self, vectors: Array) -> Array:
         """(k, P) -> (k, P): H applied to each row (for a Hessian, one row at a time: see
@@ -75,7 +78,10 @@ def hessian_operator(f: Callable[[Array], Array], x: Array, hvp: HVPKind = "line
     # layers its error is 100% against central differences of the gradient, which agree
     # with every single-vector composition to 1e-5 (the three compositions agree with
     # each other to 1e-14); at 500 layers it is not finite. tests/test_curvature_operator.py.
-    return Operator(jax.custom_batching.sequential_vmap(matvec), x.shape[0], x.dtype)
+    # JAX cannot transpose a sequential_vmap function, so XDiag, which transposes the
+    # product, gets the plain (vmapped) one: it runs at the study's depth only (32
+    # layers), where the two agree to 1e-12.
+    return Operator(jax.custom_batching.sequential_vmap(matvec), x.shape[0], x.dtype, transposable_matvec=matvec)
 
 
 def dense_operator(matrix: Array) -> Operator:
