@@ -6,7 +6,7 @@ the timed loop):
 
 | route              | computes                                            | HVPs          |
 |--------------------|-----------------------------------------------------|---------------|
-| hvp                | one H v, linearization included                     | 1             |
+| hvp                | one H v, linearization included (and, untimed, curvature.batching's check) | 1 |
 | lanczos            | top-k and bottom-k eigenvalues                      | lanczos_steps |
 | power              | the eigenvalue of largest magnitude                 | power_steps   |
 | slq                | the spectral density (nodes and weights)            | probes x steps|
@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from curvature import density, eigen, trace
+from curvature.batching import block_check
 from curvature.config import COST_ROUTES
 from curvature.problem import Problem
 from hvp_bench.timing import memory_of, time_compiled
@@ -132,6 +133,8 @@ def measure_route(problem: Problem, config, route: str, dense_state: dict) -> tu
                      "dominant": float(ev[np.argmax(np.abs(ev))]), "trace": float(ev.sum())}
     else:
         estimates = values(out)
+    if route == "hvp":  # untimed: does a vmapped block agree with single products here?
+        estimates.update(block_check(problem, jax.random.fold_in(key, 1)))
     cost = [{**base, "run": i, "status": "ok", "time_s": float(t), "compile_s": compiled.compile_s,
              "memory_bytes": memory, "note": ""} for i, t in enumerate(times)]
     return cost, [{**base, "quantity": q, "value": v} for q, v in estimates.items()]
