@@ -12,6 +12,7 @@ import pytest
 
 from lr_meta import closed_form
 from lr_meta.run import EXIT_DIVERGED, cli
+from tests.cli_runs import finish, run_in_process, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,15 +42,7 @@ def write_config(tmp_path, text=TINY, name="tiny.toml"):
 
 
 def run(argv, capsys):
-    """Runs the CLI in-process: (exit status, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exit_info:
-        cli([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
-
-
-def snapshot(path: Path):
-    return {p.relative_to(path): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+    return run_in_process(cli, argv, capsys)
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +50,7 @@ def finished(tmp_path_factory):
     """One uninterrupted run of TINY, shared by the tests that read its results."""
     tmp = tmp_path_factory.mktemp("finished")
     config = write_config(tmp)
-    with pytest.raises(SystemExit) as exit_info:
-        cli(["--config", str(config), "--out", str(tmp / "out")])
-    assert exit_info.value.code == 0
-    return config, tmp / "out"
+    return config, finish(cli, config, tmp / "out")
 
 
 def test_a_run_writes_its_results(finished):

@@ -1,0 +1,26 @@
+"""Helpers for the runner tests: run a CLI in-process, snapshot a directory, finish a run."""
+
+from pathlib import Path
+
+import pytest
+
+
+def run_in_process(cli, argv, capsys):
+    """Runs `cli` (it exits) on `argv`: (exit status, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def snapshot(path: Path) -> dict:
+    """{relative path: bytes} of every file below `path`: equal before and after = untouched."""
+    return {p.relative_to(path): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def finish(cli, config: Path, out: Path) -> Path:
+    """One uninterrupted run of `config` into `out`, which must exit 0."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli(["--config", str(config), "--out", str(out)])
+    assert exit_info.value.code == 0
+    return out
