@@ -73,11 +73,9 @@ def hessian_operator(f: Callable[[Array], Array], x: Array, hvp: HVPKind = "line
         raise ValueError(f"hvp must be 'linearize', 'fwd_rev' or 'rev_rev', got {hvp!r}")
     # Products with a block of vectors run one vector at a time, also where matfree's
     # estimators and SLQ vmap the operator. On this MLP (width 16, fan-in x 1.55,
-    # float64, CPU) a vmapped HVP drifts from the single-vector one as depth grows
-    # (relative 1e-15 at 8 layers, 1e-10 at 64, 2e-7 at 125) and is wrong beyond: at 250
-    # layers its error is 100% against central differences of the gradient, which agree
-    # with every single-vector composition to 1e-5 (the three compositions agree with
-    # each other to 1e-14); at 500 layers it is not finite. tests/test_curvature_operator.py.
+    # float64, CPU) a vmapped HVP drifts from the single-vector one as depth grows and is
+    # wrong from 250 layers on, against central differences of the gradient, which follow
+    # the single products (results/curvature/estimates.csv, route "hvp"; curvature.batching).
     # JAX cannot transpose a sequential_vmap function, so XDiag, which transposes the
     # product, gets the plain (vmapped) one: it runs at the study's depth only (32
     # layers), where the two agree to 1e-12.

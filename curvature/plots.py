@@ -179,38 +179,30 @@ def draw_cost_memory(ax, out: Path) -> None:
     _depth_axes(ax, "memory (bytes)", "Memory against depth", params.index)
 
 
+# The figures of a run: (name, the result file it needs, its panels left to right).
+FIGURES = (
+    ("trace_error", "trace_summary.csv", (draw_trace,)),
+    ("density", "slq.csv", (draw_density, lambda ax, out, _: draw_cdf(ax, out))),
+    ("eigen", "eigen.csv", (draw_eigen,)),
+    ("cost", "cost_summary.csv", (draw_cost_time, lambda ax, out, _: draw_cost_memory(ax, out))),
+)
+
+
 def plot_all(out: str | Path) -> list[Path]:
     """Every figure of the run in `out` that its files allow; returns the paths written."""
     out = Path(out)
     summary = json.loads((out / "summary.json").read_text())
     paths = []
-    has = {name: (out / name).exists() for name in ("trace_summary.csv", "slq.csv", "eigen.csv", "cost_summary.csv")}
-    if has["trace_summary.csv"]:
-        fig = Figure(figsize=(7.5, 5), layout="constrained")
-        draw_trace(fig.subplots(), out, summary)
-        paths += _save(fig, out, "trace_error")
-    if has["slq.csv"]:
-        fig = Figure(figsize=(12, 4.5), layout="constrained")
-        axes = fig.subplots(1, 2)
-        draw_density(axes[0], out, summary)
-        draw_cdf(axes[1], out)
-        paths += _save(fig, out, "density")
-    if has["eigen.csv"]:
-        fig = Figure(figsize=(7.5, 5), layout="constrained")
-        draw_eigen(fig.subplots(), out, summary)
-        paths += _save(fig, out, "eigen")
-    if has["cost_summary.csv"]:
-        fig = Figure(figsize=(12, 4.5), layout="constrained")
-        axes = fig.subplots(1, 2)
-        draw_cost_time(axes[0], out, summary)
-        draw_cost_memory(axes[1], out)
-        paths += _save(fig, out, "cost")
+    has = {needs: (out / needs).exists() for _, needs, _ in FIGURES}
+    for name, needs, panels in FIGURES:
+        if has[needs]:
+            fig = Figure(figsize=(12, 4.5) if len(panels) > 1 else (7.5, 5), layout="constrained")
+            for ax, draw in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels):
+                draw(ax, out, summary)
+            paths += _save(fig, out, name)
     if all(has.values()):
         fig = Figure(figsize=(14, 10), layout="constrained")
-        axes = fig.subplots(2, 2)
-        draw_trace(axes[0, 0], out, summary)
-        draw_density(axes[0, 1], out, summary)
-        draw_eigen(axes[1, 0], out, summary)
-        draw_cost_time(axes[1, 1], out, summary)
+        for ax, (_, _, panels) in zip(fig.subplots(2, 2).flat, FIGURES):  # each figure's first panel
+            panels[0](ax, out, summary)
         paths += _save(fig, out, "overview")
     return paths
