@@ -1,7 +1,8 @@
 """curvature: trace, diagonal, extreme eigenvalues and spectral density of a loss from HVPs,
 each checked against the dense Hessian where it fits, and their cost against depth.
 
-    from curvature import hessian_operator, hutchpp, extreme_eigenvalues, slq
+    from curvature import hutchpp, extreme_eigenvalues, slq
+    from secondorder import hessian_operator
 
 Library choice. matfree (https://pnkraemer.github.io/matfree/, tested with 0.6.3) was
 weighed against writing everything here, estimator by estimator:
@@ -30,7 +31,6 @@ Names load on first use, so `import curvature` (or `curvature.config`) imports n
 from expkit.lazy import lazy_names
 
 _EXPORTS = {
-    "operator": ("Operator", "dense_operator", "hessian_operator", "make_loss"),
     "trace": ("hutchinson", "hutchpp", "xtrace"),
     "diagonal": ("hutchinson_diagonal", "xdiag"),
     "eigen": ("extreme_eigenvalues", "lanczos", "power_iteration", "ritz_history"),

@@ -3,7 +3,7 @@
 The witness is independent of both: central differences of the gradient along the first
 vector, (∇f(x + h v) - ∇f(x - h v)) / 2h. Why it is checked: on this MLP a vmapped HVP
 drifts from the single-vector one as depth grows (docs/curvature.md), which is why the
-Hessian operator applies blocks one vector at a time (curvature.operator). The numbers
+Hessian operator applies blocks one vector at a time (secondorder.operator). The numbers
 land in estimates.csv beside the route "hvp":
 
 | quantity              | what                                                        |

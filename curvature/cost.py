@@ -37,7 +37,7 @@ from curvature import density, eigen, trace
 from curvature.batching import block_check
 from curvature.config import COST_ROUTES
 from curvature.problem import Problem
-from hvp_bench.timing import memory_of, time_compiled
+from secondorder.timing import memory_of, time_compiled
 
 COST_COLUMNS = ["depth", "params", "route", "run", "status", "time_s", "compile_s", "memory_bytes", "note"]
 ESTIMATE_COLUMNS = ["depth", "params", "route", "quantity", "value"]

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from curvature.eigen import lanczos, tridiagonal
-from curvature.operator import Operator
+from secondorder.operator import Operator
 
 Array = jax.Array
 
@@ -32,7 +32,7 @@ def slq(op: Operator, key: Array, probes: int, steps: int) -> tuple[Array, Array
     """Quadrature nodes and weights of `probes` Rademacher probes, `steps` Lanczos steps each.
 
     The probes run one after another (one Krylov basis, P x steps numbers, at a time): a
-    Hessian operator's products may not be vmapped (curvature.operator.hessian_operator).
+    Hessian operator's products may not be vmapped (secondorder.operator.hessian_operator).
 
     Returns:
       (nodes, weights), each (probes, steps); each row of weights sums to 1.

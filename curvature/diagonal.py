@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from matfree import stochtrace
 
-from curvature.operator import Operator
+from secondorder.operator import Operator
 
 Array = jax.Array
 

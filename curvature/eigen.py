@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from matfree import decomp
 
-from curvature.operator import Operator
+from secondorder.operator import Operator
 
 Array = jax.Array
 

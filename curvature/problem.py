@@ -2,7 +2,7 @@
 
 `build_problem(config, depth)` draws the model; `Problem.compile(route, *args)` compiles
 `route(operator, *args)` ahead of time as a function of the parameters and the data
-(never closing over them: see curvature/operator.py), so every route is timed without
+(never closing over them: see secondorder/operator.py), so every route is timed without
 its compile and called with fresh keys without retracing.
 
 Call these under `jax.enable_x64(True)`: the weights are drawn in float64.
@@ -18,9 +18,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from curvature.operator import HVPKind, Operator, data_mesh, hessian_operator, make_loss, place_batch
-from hvp_bench.methods import calculate_hessian
-from hvp_bench.model import MLP, layer_sizes_for
+from secondorder.operator import HVPKind, Operator, data_mesh, hessian_operator, make_loss, place_batch
+from secondorder.methods import calculate_hessian
+from secondorder.model import MLP, layer_sizes_for
 
 Array = jax.Array
 

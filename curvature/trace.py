@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from matfree import stochtrace
 
-from curvature.operator import Operator
+from secondorder.operator import Operator
 
 Array = jax.Array
 

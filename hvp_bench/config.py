@@ -14,28 +14,10 @@ from typing import Literal
 import numpy as np
 
 from expkit.config import ConfigError, config_to_dict, load_config, require
-from hvp_bench.variants import parse_variant
+from secondorder.method_names import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
+from secondorder.variants import parse_variant
 
 __all__ = ["FLOOR_METHOD", "METHOD_NAMES", "TASK_METHODS", "ConfigError", "HVPConfig", "config_to_dict", "load_config"]
-
-# The methods a sweep may time, in display order. hvp_bench.methods builds its registry
-# from these names and refuses to import if the two ever disagree; the names live here so
-# that a config is validated without importing JAX.
-METHOD_NAMES = (
-    "hessian_then_hvp",
-    "naive_hvp",
-    "hvp_rev_rev",
-    "hvp_fwd_rev",
-    "hvp_rev_fwd",
-    "hvp_linearize",
-    "hvp_linearized_apply",
-    "hvp_by_hand",
-    "gradient",
-)
-FLOOR_METHOD = "dispatch_floor"
-"""Timed at every point beside the configured methods: a trivial call on the same arguments."""
-TASK_METHODS = ("hessian_then_hvp", "naive_hvp", "hvp_rev_rev")
-"""The task's three timings, in its order: (1) Hessian + H@v, (2) H@v given H, (3) autograd HVP."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +41,7 @@ class HVPConfig:
     # meta.json and in every figure's title.
     matmul_precision: Literal["default", "high", "highest"] = "highest"
     # The ways of writing the network timed at every point, interleaved (names in
-    # hvp_bench/variants.py): "scan" (hidden layers in one lax.scan: compiles in constant
+    # secondorder/variants.py): "scan" (hidden layers in one lax.scan: compiles in constant
     # time), "unrolled" (the task's Python loop: its compile time grows with depth and it
     # cannot compile 1000 layers on 24 GB), "fori", with tokens for the unroll factor
     # ("-u8"), the layer written for fusion ("-fused"), a hand-written layer JVP

@@ -2,7 +2,7 @@
 
 At one shape every (variant, method) still to do is built, checked against the memory
 budget, compiled and warmed up; then all of them, and the dispatch floor, are timed
-together, run by run (hvp_bench.timing.time_interleaved). The rows come back to the
+together, run by run (secondorder.timing.time_interleaved). The rows come back to the
 parent (hvp_bench.sweep), which writes them. Nothing here writes files. PyTorch variants
 (hvp_bench.torch_peer) are built from the same flat parameters and timed in the same
 interleaved rounds as any JAX ones passed with them (the sweep passes each framework's
@@ -24,12 +24,13 @@ import numpy as np
 
 from expkit.provenance import environment_info
 from expkit.worker import one_line, report
-from hvp_bench import memory, torch_peer
+from hvp_bench import torch_peer
+from secondorder import memory
 from hvp_bench.config import HVPConfig
-from hvp_bench.methods import get_method
-from hvp_bench.model import MLP, layer_sizes_for
-from hvp_bench.variants import parse_variant
-from hvp_bench.timing import compile_method, compile_prepare, memory_of, prepare_state, time_interleaved
+from secondorder.methods import get_method
+from secondorder.model import MLP, layer_sizes_for
+from secondorder.variants import parse_variant
+from secondorder.timing import compile_method, compile_prepare, memory_of, prepare_state, time_interleaved
 
 PLATFORMS = {"cpu": "cpu", "gpu": "cuda"}
 _GPU_BACKENDS = ("gpu", "cuda", "rocm")

@@ -19,7 +19,7 @@ import pandas as pd
 from expkit.fits import ratio_ci
 from hvp_bench.rundir import ok_times
 from hvp_bench.variant_study import slope_fits
-from hvp_bench.variants import parse_variant
+from secondorder.variants import parse_variant
 
 BEST_HVP = "best_hvp"
 FRAMEWORKS = ("jax", "torch")

@@ -35,7 +35,7 @@ from expkit.results import (
 from expkit.worker import Worker, WorkerDied, WorkerError, WorkerTimeout
 from hvp_bench.config import FLOOR_METHOD, HVPConfig
 from hvp_bench.rundir import COLUMNS, POINT_KEYS, summarize_runs
-from hvp_bench.variants import parse_variant
+from secondorder.variants import parse_variant
 
 # Keys that change what a measurement means; a run directory is only resumed with the same.
 MEASUREMENT_KEYS = (

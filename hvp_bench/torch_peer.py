@@ -1,7 +1,7 @@
 """PyTorch side by side: the task's MLP in PyTorch, its gradient and HVPs, for the same sweep.
 
 An optional extra (`pip install -e ".[peers]"`): torch is imported only when a function
-here is called, never by importing this module. The network is hvp_bench.model's:
+here is called, never by importing this module. The network is secondorder.model's:
 bias-free layers, gelu(h @ W) after each but the last with the tanh approximation (torch's
 `gelu(approximate="tanh")` is what `jax.nn.gelu` computes by default), the same layer
 sizes, the same weights (the JAX model's flat `get_params()`, copied), the same all-ones
@@ -9,7 +9,7 @@ input. The loss is a function of one flat vector: `torch.split` cuts it into per
 views in one autograd node, whose backward is one concatenation. (Slicing each layer
 out instead costs a zero-filled P-sized gradient per layer: quadratic in depth.)
 
-The variants (hvp_bench.variants) and what each method runs:
+The variants (secondorder.variants) and what each method runs:
 
 | method         | torch (eager, torch.autograd)              | torch-func, torch-compile        |
 |----------------|--------------------------------------------|----------------------------------|
@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from hvp_bench.config import FLOOR_METHOD
-from hvp_bench.variants import Variant
+from secondorder.variants import Variant
 
 TORCH_METHODS = ("gradient", "hvp_rev_rev", "hvp_fwd_rev", "hvp_rev_fwd", FLOOR_METHOD)
 INSTALL_HINT = 'pip install -e ".[peers]"'

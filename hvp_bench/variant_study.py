@@ -1,6 +1,6 @@
 """Variants compared: per-layer cost of every (variant, method), and the best per method.
 
-A run with several variants (hvp_bench.variants) answers "how fast can each method be
+A run with several variants (secondorder.variants) answers "how fast can each method be
 made here". For each (variant, method): seconds per extra layer (slope of the median
 time against depth) with a bootstrap CI, per vector for a block of k vectors, the
 compile time at the deepest depth, and the per-layer cost over the best gradient of
@@ -20,7 +20,7 @@ from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
 from hvp_bench.plots import COLORS, label
 from hvp_bench.rundir import ok_times
 from hvp_bench.scaling import method_groups
-from hvp_bench.variants import parse_variant
+from secondorder.variants import parse_variant
 
 
 def slope_fits(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, seed: int = 0):

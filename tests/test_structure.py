@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("expkit", "hvp_bench", "lr_meta", "curvature")
+PACKAGES = ("expkit", "secondorder", "hvp_bench", "lr_meta", "curvature")
 MAX_LINES = 300
 LONG_MODULE_REASON = "Longer than 300 lines because"
 
@@ -101,8 +101,8 @@ def test_importing_the_plotting_modules_leaves_matplotlib_as_it_was():
 
 def test_the_lazy_package_names_resolve():
     out = run_python(
-        "import hvp_bench, lr_meta\n"
-        "print(callable(hvp_bench.hvp), hvp_bench.MLP.__name__, callable(lr_meta.unrolled_loss))"
+        "import secondorder, lr_meta\n"
+        "print(callable(secondorder.hvp), secondorder.MLP.__name__, callable(lr_meta.unrolled_loss))"
     )
     assert out == "True MLP True"
 

@@ -106,7 +106,7 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
         lines += ["## Cost per layer in every variant", "",
                   "µs per extra layer (per vector), and in brackets that cost over the fastest "
                   "gradient of any variant, with a 95% bootstrap CI: how fast each method can be "
-                  "made here. Variant names: hvp_bench/variants.py; the study: docs/speed.md.", ""]
+                  "made here. Variant names: secondorder/variants.py; the study: docs/speed.md.", ""]
         lines += tables.variants_section(costs)
     lines += ["## HVP time in gradients, depth by depth", "",
               "Median time of each method / median time of the gradient at each depth; in "

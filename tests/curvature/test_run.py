@@ -1,0 +1,165 @@
+"""curvature.run and scripts/run_curvature.py: results, resume after a kill, bad input, failures."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from curvature import cost
+from curvature.run import cli
+from tests.helpers.cli_runs import finish, run_in_process, snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Every stage, as few compiles as the pipeline allows: study at 1 layer (P = 272),
+# cost sweep at 1 and 2 layers.
+TINY = """
+name = "tiny"
+study_depth = 1
+trace_estimators = ["hutchinson", "hutchpp"]
+trace_budgets = [6, 12]
+trace_reps = 3
+diag_estimators = ["hutchinson", "xdiag"]  # xdiag transposes the product
+diag_budgets = [6]
+diag_reps = 2
+lanczos_steps = 12
+power_steps = 12
+top_k = 3
+float32_check = false
+slq_probes = 2
+slq_steps = 8
+cost_depths = [1, 2]
+cost_routes = ["hvp", "lanczos", "dense_hessian", "dense_eigvalsh"]
+dense_max_params = 300
+cost_runs = 2
+dense_runs = 1
+cost_trace_hvps = 12
+"""
+
+
+def write_config(tmp_path, text=TINY):
+    path = tmp_path / "tiny.toml"
+    path.write_text(text)
+    return path
+
+
+def run(argv, capsys):
+    return run_in_process(cli, argv, capsys)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("finished")
+    config = write_config(tmp)
+    return config, finish(cli, config, tmp / "out")
+
+
+def test_a_run_writes_its_results(finished):
+    _, out = finished
+    names = {p.name for p in out.iterdir()}
+    for stem in ("trace_error", "density", "eigen", "cost", "overview"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= names
+    exact = json.loads((out / "exact.json").read_text())
+    assert exact["params"] == 272 and exact["trace"] == pytest.approx(exact["trace_from_eigenvalues"], rel=1e-10)
+    trace = pd.read_csv(out / "trace.csv")
+    assert len(trace) == 2 * 2 * 3 and np.all(np.isfinite(trace["estimate"]))
+    eigen = pd.read_csv(out / "eigen.csv")
+    lanczos = eigen[(eigen["method"] == "lanczos") & (eigen["hvps"] == 12) & (eigen["rank"] == 1)]
+    assert lanczos["rel_error"].max() < 1e-5  # 12 steps find both ends of a 272 x 272 Hessian
+    cost_rows = pd.read_csv(out / "cost.csv")
+    dense = cost_rows[cost_rows["route"].str.startswith("dense")]
+    assert list(dense["status"]) == ["ok", "ok", "skipped", "skipped"]  # P = 272, then 528 > 300
+    summary = json.loads((out / "summary.json").read_text())
+    meta = json.loads((out / "meta.json").read_text())
+    assert summary["status"] == "ok" and meta["status"] == "ok" and meta["environment"]["jax"]
+    assert meta["config"]["init_scale"] == 1.55 and "git_dirty" in meta["environment"]
+    assert set(summary["goals"]) >= {"top_k_float64", "slope_hutchinson", "slq_w1"}
+
+
+def test_resume_after_a_kill_redoes_only_what_was_lost(finished, tmp_path, capsys):
+    config, done = finished
+    out = tmp_path / "killed"
+    shutil.copytree(done, out)
+    whole = (done / "trace.csv").read_bytes()
+    lines = whole.splitlines(keepends=True)
+    # Killed inside the last group: two of its three rows, half of the second; eigen.csv never written.
+    (out / "trace.csv").write_bytes(b"".join(lines[:-2]) + lines[-2][:9])
+    (out / "eigen.csv").unlink()
+    status, stdout, _ = run(["--config", config, "--out", out, "--no-plots"], capsys)
+    assert status == 0 and "results in" in stdout
+    assert (out / "trace.csv").read_bytes() == whole
+    assert (out / "eigen.csv").read_bytes() == (done / "eigen.csv").read_bytes()
+    assert len(pd.read_csv(out / "cost.csv")) == len(pd.read_csv(done / "cost.csv"))
+
+
+def test_a_failed_route_exits_3_and_is_retried(finished, tmp_path, capsys, monkeypatch):
+    config, done = finished
+    out = tmp_path / "failing"
+    shutil.copytree(done, out)
+    frame = pd.read_csv(out / "cost.csv")
+    frame[frame["route"] != "lanczos"].to_csv(out / "cost.csv", index=False)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("RESOURCE_EXHAUSTED: pretend")
+
+    monkeypatch.setattr(cost, "_matrix_free", broken)
+    status, _, err = run(["--config", config, "--out", out, "--no-plots"], capsys)
+    assert status == 3 and "failed" in err
+    failed = pd.read_csv(out / "cost.csv").query("status == 'failed'")
+    assert len(failed) == 2 and failed["note"].str.contains("RESOURCE_EXHAUSTED").all()
+    monkeypatch.undo()
+    status, _, _ = run(["--config", config, "--out", out, "--no-plots"], capsys)
+    assert status == 0
+    assert (pd.read_csv(out / "cost.csv").groupby("route").size() == pd.read_csv(done / "cost.csv").groupby("route").size()).all()
+
+
+def test_refuses_to_resume_into_a_run_with_another_config(finished, capsys):
+    config, out = finished
+    before = snapshot(out)
+    status, _, err = run(["--config", config, "--out", out, "--set", "init_scale=1.6"], capsys)
+    assert status == 2 and err.count("\n") == 1 and "init_scale=1.55" in err
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "widht=3"], "unknown config key 'widht'"),
+    (["--set", "width=wide"], "'width' must be an integer"),
+    (["--set", "study_depth=100"], "gives P = 25616 > dense_max_params"),
+    (["--set", "lanczos_steps=600"], "'lanczos_steps' (600) must be <"),
+    (["--set", "trace_budgets=[10]"], "multiples of 6"),
+    (["--set", "cost_routes=[\"dense_eigvalsh\"]"], "dense_eigvalsh needs dense_hessian"),
+    (["--set", "devices=2", "--set", "batch=2"], "JAX sees 1 device"),
+    (["--set", "devices=2"], "must be a multiple of 'devices'"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+    status, stdout, err = run(["--config", write_config(tmp_path), "--out", out, *args], capsys)
+    assert status == 2 and stdout == ""
+    assert err.count("\n") == 1 and err.startswith("error:") and message in err
+    assert not out.exists()
+
+
+def test_missing_config_and_unwritable_out(tmp_path, capsys):
+    status, _, err = run(["--config", tmp_path / "nope.toml", "--out", tmp_path / "out"], capsys)
+    assert status == 2 and "not found" in err and not (tmp_path / "out").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    status, _, err = run(["--config", write_config(tmp_path), "--out", blocker / "out"], capsys)
+    assert status == 2 and err.count("\n") == 1 and "cannot write to output directory" in err
+
+
+def test_script_exits_2_on_an_unknown_key(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "run_curvature.py"), "--config", str(write_config(tmp_path)),
+         "--out", str(tmp_path / "out"), "--set", "bogus=1"],
+        capture_output=True, text=True, cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "unknown config key 'bogus'" in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,50 @@
+"""Synthetic run tables with planted exponents, for the scaling and report tests."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hvp_bench.config import FLOOR_METHOD
+from hvp_bench.cost_model import predicted_terms
+from hvp_bench.rundir import COLUMNS
+
+TINY_RUN = Path(__file__).resolve().parents[1] / "data" / "tiny_run"
+DEPTHS = np.linspace(50, 1000, 15, dtype=int)
+
+
+def synthetic_groups(k: float, sigma: float = 0.1, runs: int = 10, seed: int = 0) -> dict[float, np.ndarray]:
+    """t = 1e-6 n^k times lognormal noise, `runs` timed runs at each of the task's depths."""
+    rng = np.random.default_rng(seed)
+    return {float(n): 1e-6 * n**k * rng.lognormal(0.0, sigma, runs) for n in DEPTHS}
+
+
+def synthetic_rows(depth_widths, exponents: dict, width_exponents: dict, runs: int = 5,
+                   sigma: float = 0.05, scale: float = 1.0, seed: int = 0) -> list[dict]:
+    """runs.csv rows with time = scale * 1e-6 * depth^k * (width/4)^kw * noise per method."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for depth, width in depth_widths:
+        for method, k in exponents.items():
+            t = scale * 1e-6 * depth**k * (width / 4) ** width_exponents[method] * rng.lognormal(0, sigma, runs)
+            params = depth * width * width
+            memory = predicted_terms(method, depth, width)["memory"] if method != FLOOR_METHOD else 0
+            for i in range(runs):
+                rows.append({
+                    "depth": depth, "width": width, "method": method, "run_index": i, "status": "ok",
+                    "time_s": t[i], "compile_s": 0.5, "prepare_s": 0.0, "params": params, "batch": 1,
+                    "dtype": "float32", "variant": "scan", "finite": True, "nonzero": True, "note": "",
+                    "predicted_bytes": memory, "compiled_bytes": 2 * memory,
+                })
+    return rows
+
+
+def write_run(run_dir: Path, rows: list[dict], depths, widths=(), width_depth=100, name="synthetic", device="cpu"):
+    run_dir.mkdir(parents=True)
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(run_dir / "runs.csv", index=False)
+    meta = json.loads((TINY_RUN / "meta.json").read_text())
+    meta["config"].update(name=name, depths=[int(d) for d in depths], widths=list(widths), width_depth=width_depth)
+    meta["environment"]["device"] = device
+    (run_dir / "meta.json").write_text(json.dumps(meta))
+    return run_dir

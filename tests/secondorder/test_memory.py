@@ -1,0 +1,51 @@
+"""The memory guard's prediction against XLA's compiled memory analysis, and the budget."""
+
+import jax
+import pytest
+
+from secondorder import memory
+from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
+from secondorder.methods import get_method
+from secondorder.model import MLP, layer_sizes_for
+from secondorder.timing import compile_method, compile_prepare, memory_of
+
+
+def compiled_bytes(name: str, depth: int, width: int, batch: int = 1, block: int = 0) -> tuple[int, int]:
+    """(XLA's compiled total, the prediction) for one method, the way the sweep measures it."""
+    model = MLP(jax.random.PRNGKey(0), layer_sizes_for(depth, width, 4, 1), form="scan", batch=batch)
+    x, inputs = model.get_params(), model.inputs()
+    method = get_method(name, block)
+    total, state = 0, None
+    if method.prepare is not None:
+        total = memory_of(compile_prepare(method, model.loss, x, inputs))["total_bytes"]
+        state = jax.eval_shape(lambda p: method.prepare(model.loss, p), x)
+    compiled, _ = compile_method(method, model.loss, x, x, inputs, state)
+    total = max(total, memory_of(compiled)["total_bytes"])
+    return total, memory.predicted_bytes(name, x.size, depth, width, batch, 4, block)
+
+
+# The smoke config's depths, and the homework's first, middle and last (width 4, batch 1).
+@pytest.mark.parametrize("depth", [3, 8, 50, 1000])
+@pytest.mark.parametrize("name", ["hessian_then_hvp", "naive_hvp"])
+def test_dense_prediction_within_25_percent_at_smoke_and_homework_sizes(depth, name):
+    compiled, predicted = compiled_bytes(name, depth, 4)
+    assert 0.75 <= predicted / compiled <= 1.25, (predicted, compiled)
+
+
+@pytest.mark.parametrize("depth, width, batch, block", [(20, 16, 8, 0), (10, 32, 4, 0), (20, 16, 4, 128)])
+def test_dense_prediction_across_widths_batches_and_blocks(depth, width, batch, block):
+    for name in ("hessian_then_hvp", "naive_hvp"):
+        compiled, predicted = compiled_bytes(name, depth, width, batch, block)
+        assert 0.75 <= predicted / compiled <= 1.25, (name, predicted, compiled)
+
+
+@pytest.mark.parametrize("depth, width, batch", [(8, 4, 1), (1000, 4, 1), (20, 128, 64)])
+def test_every_other_method_within_25_percent(depth, width, batch):
+    for name in [m for m in (*METHOD_NAMES, FLOOR_METHOD) if m not in ("hessian_then_hvp", "naive_hvp")]:
+        compiled, predicted = compiled_bytes(name, depth, width, batch)
+        assert 0.75 <= predicted / compiled <= 1.25, (name, predicted, compiled)
+
+
+def test_over_budget_names_both_sizes():
+    assert memory.over_budget(10, 10) is None
+    assert memory.over_budget(3_000_000_000, 1_000_000_000) == "needs 3.00 GB > budget 1.00 GB"

@@ -1,0 +1,46 @@
+"""Variant names: parsed, spelled back canonically, and refused with the bad token named."""
+
+import pytest
+
+from secondorder.variants import Variant, parse_variant
+
+
+@pytest.mark.parametrize("text, variant", [
+    ("scan", Variant()),
+    ("unrolled", Variant(form="unrolled")),
+    ("scan-u8", Variant(unroll=8)),
+    ("fori-fused-jvp-u4", Variant(form="fori", unroll=4, product="fused", rule="custom_jvp")),
+    ("scan-u2-exact-fused", Variant(unroll=2, product="fused", activation="exact")),
+    ("scan-k16-fused", Variant(product="fused", vectors=16)),
+    ("scan-remat-jvp-fused", Variant(product="fused", rule="custom_jvp", remat=True)),
+    ("torch", Variant(form="torch")),
+    ("torch-func", Variant(form="torch", torch_mode="func")),
+    ("torch-compile", Variant(form="torch", torch_mode="compile")),
+])
+def test_names_parse_and_spell_back(text, variant):
+    assert parse_variant(text) == variant
+    assert parse_variant(variant.name) == variant
+
+
+@pytest.mark.parametrize("text, match", [
+    ("loop", "must start with one of scan, unrolled, fori"),
+    ("scan-u0", "unknown token 'u0'"),
+    ("scan-fast", "unknown token 'fast'"),
+    ("scan-u2-u4", "sets its unroll twice"),
+    ("unrolled-u4", "the unrolled form has no unroll factor"),
+    ("scan-k0", "unknown token 'k0'"),
+    ("scan-compile", "unknown token 'compile'"),
+    ("torch-fused", "the torch form is 'torch', 'torch-func' or 'torch-compile'"),
+    ("torch-compile-func", "the torch form is"),
+    ("torch-u2", "the torch form is"),
+])
+def test_bad_names(text, match):
+    with pytest.raises(ValueError, match=match):
+        parse_variant(text)
+
+
+def test_only_the_torch_form_is_pytorchs():
+    assert [parse_variant(name).is_torch for name in ("scan", "fori-fused", "torch", "torch-compile")] == [
+        False, False, True, True]
+    with pytest.raises(ValueError, match="build it with hvp_bench.torch_peer"):
+        parse_variant("torch-func").model_kwargs()
