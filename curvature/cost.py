@@ -25,7 +25,6 @@ the matrix's bytes (the input and the copy LAPACK overwrites), workspace not cou
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 

@@ -39,8 +39,10 @@ def config_parser(description: str, default_out_root: str = "runs", **kwargs) ->
     )
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override a config key, e.g. --set num_runs=3 (repeatable)",
+        help="override a config key, e.g. --set seed=1 (repeatable)",
     )
+    parser.add_argument("--redraw", action="store_true",
+                        help="on a run that is already complete, redraw its figures and summaries")
     return parser
 
 

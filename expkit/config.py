@@ -10,6 +10,7 @@ the defaults, and comments beside them say why.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 import types
@@ -61,9 +62,9 @@ def config_from_dict(cls: type, raw: dict[str, Any]):
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - fields)
     if unknown:
-        raise ConfigError(
-            f"unknown config key {unknown[0]!r} (known keys: {', '.join(sorted(fields))})"
-        )
+        close = difflib.get_close_matches(unknown[0], fields, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(sorted(fields))}"
+        raise ConfigError(f"unknown config key {unknown[0]!r} ({hint})")
     hints = typing.get_type_hints(cls)
     values = {key: _coerce(key, value, hints[key]) for key, value in raw.items()}
     return cls(**values)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from expkit.config import ConfigError, config_to_dict
+from expkit.config import ConfigError
 
 
 # Floats must read back exactly as written (a resumed run continues from them): pandas 3
@@ -113,36 +113,6 @@ def prepare_out_dir(path: str | Path) -> Path:
     except OSError as e:
         raise ConfigError(f"cannot write to output directory {path}: {e.strerror or e}") from None
     return path
-
-
-def resumable_meta(out_dir: str | Path, config, keys: Sequence[str] | None = None) -> dict[str, Any] | None:
-    """The meta.json of a run in `out_dir` that `config` may resume, or None if there is none.
-
-    Args:
-      out_dir: a run directory (it may not exist yet).
-      config: the dataclass config of the new run.
-      keys: the config keys that must match; None for all of them.
-    Raises:
-      ConfigError: `out_dir` holds a run with another config, or an unreadable meta.json.
-    """
-    path = Path(out_dir) / "meta.json"
-    if not path.is_file():
-        return None
-    try:
-        meta = json.loads(path.read_text())
-        old = meta["config"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ConfigError(f"{path} is not a run's meta.json; use another --out") from None
-    new = config_to_dict(config)
-    # A key added after the run was made counts as having its default value there.
-    old = {**config_to_dict(type(config)()), **old}
-    for key in keys if keys is not None else sorted(set(old) | set(new)):
-        if old.get(key) != new.get(key):
-            raise ConfigError(
-                f"{out_dir} holds a run with {key}={old.get(key)!r}, this config has "
-                f"{key}={new.get(key)!r}; use another --out (or the same config to resume)"
-            )
-    return meta
 
 
 def now_iso() -> str:

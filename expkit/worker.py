@@ -104,6 +104,9 @@ def _die_with_parent(parent_pid: int) -> None:
 def _serve(connection, parent_pid: int, initializer: Callable | str | None, initargs: tuple) -> None:
     """The child's loop: run each call received, answer with its result or its error."""
     global _connection
+    # Ctrl-C reaches the whole process group; the parent alone handles it (one line, exit
+    # 130) and ends this process: a KeyboardInterrupt here would print a second traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent_pid)
     _connection = connection
     if initializer is not None:

@@ -32,7 +32,9 @@ def main_run(argv: Sequence[str] | None = None) -> int:
     from hvp_bench.rundir import format_summary, load_run, summarize_runs
     from hvp_bench.sweep import run_sweep
 
-    out_dir = run_sweep(config, args.out or f"runs/{config.name}")
+    out_dir = run_sweep(config, args.out or f"runs/{config.name}", redraw=args.redraw)
+    if out_dir is None:
+        return 0
     summary = summarize_runs(load_run(out_dir)[0])
     print(format_summary(summary))
     if not args.no_plots:
@@ -74,7 +76,9 @@ def main_bench(argv: Sequence[str] | None = None) -> int:
     from hvp_bench.rundir import load_run, summarize_runs
     from hvp_bench.sweep import run_sweep
 
-    out_dir = run_sweep(config, args.out or f"runs/{config.name}")
+    out_dir = run_sweep(config, args.out or f"runs/{config.name}", redraw=args.redraw)
+    if out_dir is None:
+        return 0
     print(write_bench_tables(out_dir))
     return _exit_status(summarize_runs(load_run(out_dir)[0]))
 

@@ -18,7 +18,6 @@ measured again. Files: hvp_bench/rundir.py.
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -28,10 +27,9 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from expkit.config import ConfigError, config_to_dict
-from expkit.results import (
-    CsvLog, now_iso, prepare_out_dir, resumable_meta, write_csv_atomic, write_json_atomic,
-)
+from expkit.config import ConfigError
+from expkit.lifecycle import RunRecord
+from expkit.results import CsvLog, write_csv_atomic
 from expkit.worker import Worker, WorkerDied, WorkerError, WorkerTimeout
 from hvp_bench.config import FLOOR_METHOD, HVPConfig
 from hvp_bench.rundir import COLUMNS, POINT_KEYS, summarize_runs
@@ -167,7 +165,9 @@ class _Sweep:
         def show(item) -> None:  # at most once a second: the bar must not compete with the timing
             if item is not None and time.monotonic() - shown[0] > 1.0:
                 shown[0] = time.monotonic()
-                bar.set_postfix_str(f"depth={depth} width={width} {'/'.join(item)}")
+                # (variant, method) while compiling and preparing, the method's name while timing
+                label = "/".join(item) + " compiling" if isinstance(item, tuple) else f"{item} timing"
+                bar.set_postfix_str(f"depth={depth} width={width} {label}")
 
         while todo:
             try:
@@ -190,7 +190,7 @@ class _Sweep:
 
 
 def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
-              measure: Callable | str = MEASURE) -> Path:
+              measure: Callable | str = MEASURE, redraw: bool | None = None) -> Path | None:
     """Measures every unfinished point of `config` into `out_dir`; returns `out_dir`.
 
     Safe to re-run: finished points are kept; rows of a shape cut short by a kill are
@@ -199,56 +199,56 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
     Args:
       measure: what the worker runs per shape (`measure_shape`'s signature), a
         module-level callable or "module:function"; tests swap in one that crashes.
+      redraw: None measures whatever is left (even nothing); False returns None, after
+        saying so, when the run is already complete; True also redraws a complete run.
     Raises:
       ConfigError: the device cannot be used, the directory holds another config, or a
         shape could not be measured at all.
     """
     out_dir = Path(out_dir)
-    meta = resumable_meta(out_dir, config, MEASUREMENT_KEYS)
+    record = RunRecord.open(out_dir, config, MEASUREMENT_KEYS)
     sweep = _Sweep(config, measure)
     try:
         environment, budget = sweep.start()
-        prepare_out_dir(out_dir)
         log = CsvLog(out_dir / "runs.csv", COLUMNS)
         previous = log.read()
         finished, kept = finished_points(previous, config.num_runs, budget)
+        planned = plan_points(config)
+        todo = [p for p in planned if p not in finished]
+        if redraw is not None and record.nothing_to_do(len(todo), redraw):
+            return None
         if len(kept) != len(previous):
             log.rewrite(kept)
-        meta = meta or {"started": now_iso(), "resumed": []}
-        if finished:
-            meta["resumed"].append(now_iso())
-        # Each session's code, so a resumed run says which commit measured what.
-        meta.setdefault("sessions", []).append({
-            "started": now_iso(), "todo_points": len([p for p in plan_points(config) if p not in finished]),
-            **{k: environment.get(k) for k in ("git_commit", "git_dirty", "git_source")}})
-        # The load average says whether something else shared the machine during the run.
-        meta.update(config=config_to_dict(config), environment=environment, memory_budget_bytes=budget,
-                    finished=None, load_average_at_start=os.getloadavg())
-        write_json_atomic(out_dir / "meta.json", meta)
-
-        todo = [p for p in plan_points(config) if p not in finished]
-        bar = tqdm(total=len(todo), desc=config.name, unit="point", disable=not progress, file=sys.stderr)
-        for depth, width in plan_shapes(config):
-            points = [p for p in todo if (p.depth, p.width) == (depth, width)]
-            if not points:
-                continue
-            rows = log.read()
-            skips = {p: reason for p in points if (reason := depth_skip(rows, config, p))}
-            if skips:
-                log.append([_lost_point_row(config, p, "skipped", r) for p, r in skips.items()])
-            measured = [p for p in points if p not in skips]
-            if measured:
-                sweep.measure_shape(log, depth, width, measured, budget, bar)
-            bar.update(len(points))
+        record.start(environment, total=len(planned), done=len(planned) - len(todo))
+        record.update(memory_budget_bytes=budget)
+        with record.guard():
+            _measure_all(config, sweep, log, todo, budget, len(planned), progress)
             write_csv_atomic(out_dir / "summary.csv", summarize_runs(log.read()))
-        bar.close()
-        if not todo and len(kept):  # a resume with nothing left: the summary of what is kept
-            write_csv_atomic(out_dir / "summary.csv", summarize_runs(kept))
-        meta.update(finished=now_iso(), load_average_at_end=os.getloadavg())
-        write_json_atomic(out_dir / "meta.json", meta)
+            record.finish("failed" if failures(summarize_runs(log.read())) else "ok")
     finally:
         sweep.close()
     return out_dir
+
+
+def _measure_all(config: HVPConfig, sweep: _Sweep, log: CsvLog, todo: list[Point], budget: int, total: int,
+                 progress: bool) -> None:
+    """Measures `todo` shape by shape, rewriting summary.csv after each shape."""
+    bar = tqdm(total=total, initial=total - len(todo), desc=config.name, unit="point", disable=not progress,
+               file=sys.stderr)
+    for depth, width in plan_shapes(config):
+        points = [p for p in todo if (p.depth, p.width) == (depth, width)]
+        if not points:
+            continue
+        rows = log.read()
+        skips = {p: reason for p in points if (reason := depth_skip(rows, config, p))}
+        if skips:
+            log.append([_lost_point_row(config, p, "skipped", r) for p, r in skips.items()])
+        measured = [p for p in points if p not in skips]
+        if measured:
+            sweep.measure_shape(log, depth, width, measured, budget, bar)
+        bar.update(len(points))
+        write_csv_atomic(log.path.parent / "summary.csv", summarize_runs(log.read()))
+    bar.close()
 
 
 def failures(summary: pd.DataFrame) -> str | None:

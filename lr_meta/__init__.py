@@ -6,15 +6,15 @@ mode, closed form), runs meta gradient descent on α, certifies the result and c
 learned schedules with classical ones on ill-conditioned quadratics.
 
 Modules: problem (f, x0, the unrolled loss), closed_form (the float64 witness),
-hypergrad (∂L/∂α by AD and finite differences), meta (jitted meta-GD), certify
+hypergrad (∂L/∂α by AD and finite differences), meta_gd (jitted meta-GD), certify
 (gradient, Hessian spectrum, perturbations, lower bound), beta_sweep (β and the
 stability limit), quadratic (½xᵀAx schedules, CG), config, run (the runner behind
 scripts/run_lr_meta.py), plots.
 Long horizons (issue #11): schedule (T steps from K log-step knots), unroll (long
 descent; reverse, checkpointed and forward hypergradients), horizon (their time and
 memory against T), logistic (a non-quadratic training problem), training (tuning on
-training draws, judged on held-out ones), run_long (the runner of both studies),
-plots_long.
+training draws, judged on held-out ones), studies (the runner of both studies),
+plots_studies.
 
 The names below load on first use, so `import lr_meta.config` imports neither JAX nor
 matplotlib.

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from lr_meta import meta
+from lr_meta import meta_gd
 from lr_meta.hypergrad import MODES
 
 CURVE_POINTS = 100
@@ -48,9 +48,9 @@ def sweep(loss_fn, alpha0: np.ndarray, x0: np.ndarray, betas, steps: int, *, mod
     for dtype in ("float64", "float32"):
         a0, args = jnp.asarray(alpha0, dtype), (jnp.asarray(x0, dtype),)
         for beta in betas:
-            traj = meta.optimise(loss_fn, a0, args, beta=beta, steps=steps, log_every=log_every,
+            traj = meta_gd.optimise(loss_fn, a0, args, beta=beta, steps=steps, log_every=log_every,
                                  chunk_rows=CURVE_POINTS, divergence_factor=divergence_factor, mode=mode)
-            first = meta.make_meta_step(loss_fn, beta, mode)(a0, *args)[0]
+            first = meta_gd.make_meta_step(loss_fn, beta, mode)(a0, *args)[0]
             alpha = traj.alphas[-1].astype(np.float64)
             finals.append({
                 "beta": beta, "dtype": dtype, "status": "diverged" if traj.diverged else "ok",

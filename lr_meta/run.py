@@ -22,17 +22,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 from tqdm import tqdm
 
 from expkit.cli import EXIT_FAILURES, config_parser, run_cli
-from expkit.config import ConfigError, config_to_dict
+from expkit.config import ConfigError
 from expkit.fits import loglog_slope
+from expkit.lifecycle import RunRecord
 from expkit.provenance import environment_info
-from expkit.results import (
-    CsvLog, now_iso, prepare_out_dir, resumable_meta, write_csv_atomic, write_json_atomic,
-)
-from lr_meta import beta_sweep, certify, closed_form, meta, quadratic
+from expkit.results import CsvLog, write_csv_atomic, write_json_atomic
+from lr_meta import beta_sweep, certify, closed_form, meta_gd, quadratic
 from lr_meta.config import LRMetaConfig, load
 from lr_meta.problem import draw_alpha0, draw_x0, unrolled_loss, unrolled_loss_scan
 
@@ -69,15 +67,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
-    old_meta = resumable_meta(out, config)
+    record = RunRecord.open(out, config)
     if config.study != "task":
-        from lr_meta import run_long
+        from lr_meta import studies
 
-        return run_long.main(config, out, old_meta)
-    prepare_out_dir(out)
+        return studies.main(config, record, args.redraw)
     log = CsvLog(out / "trajectory.csv", columns(config.horizon))
+    frame = log.read()
+    done = int(frame["step"].iloc[-1]) if len(frame) else 0
+    diverged = (record.previous or {}).get("status") == "diverged"  # it stopped early, for good
+    if record.nothing_to_do(0 if diverged else config.meta_steps - done, args.redraw):
+        return 0
+    # x64 is switched on here, with the environment recorded inside, so meta.json says so.
     with jax.enable_x64(True):
-        return run(config, out, log, old_meta)
+        record.start(environment_info(), total=config.meta_steps, done=done)
+        with record.guard():
+            return run(config, record, log)
 
 
 def cli(argv: list[str] | None = None) -> None:
@@ -85,7 +90,7 @@ def cli(argv: list[str] | None = None) -> None:
     run_cli(lambda: main(argv))
 
 
-def _rows(block: meta.Block) -> list[dict[str, Any]]:
+def _rows(block: meta_gd.Block) -> list[dict[str, Any]]:
     # Python floats: csv writes their repr, the shortest string that reads back exactly.
     return [
         {"step": int(s), "loss": float(l), "grad_norm": float(g),
@@ -104,8 +109,8 @@ def run_trajectory(config: LRMetaConfig, log: CsvLog, x0: jax.Array, dtype) -> b
         raise ConfigError(f"{log.path} is not a prefix of this run's log; use another --out")
     if len(frame) == 0:
         alpha0 = jnp.asarray(draw_alpha0(config.seed, config.horizon, config.alpha_init_high), dtype)
-        loss0, norm0 = meta.make_evaluate(loss_fn, config.hypergrad)(alpha0, x0)
-        first = meta.Block(np.array([0]), np.asarray(alpha0)[None], np.asarray(loss0)[None],
+        loss0, norm0 = meta_gd.make_evaluate(loss_fn, config.hypergrad)(alpha0, x0)
+        first = meta_gd.Block(np.array([0]), np.asarray(alpha0)[None], np.asarray(loss0)[None],
                            np.asarray(norm0)[None])
         log.append(_rows(first))
         frame = log.read()
@@ -115,7 +120,7 @@ def run_trajectory(config: LRMetaConfig, log: CsvLog, x0: jax.Array, dtype) -> b
     diverged = False
     with tqdm(total=config.meta_steps, initial=start, desc="meta-GD", unit="step",
               mininterval=0.5, file=sys.stderr) as bar:
-        for block in meta.meta_descent(
+        for block in meta_gd.meta_descent(
             loss_fn, alpha, (x0,), beta=config.beta, steps=config.meta_steps, start_step=start,
             log_every=config.log_every, chunk_rows=config.chunk_rows, limit=limit,
             mode=config.hypergrad,
@@ -160,7 +165,7 @@ def quadratic_study(config: LRMetaConfig, alpha0: np.ndarray, out: Path, dtype) 
     eigs = quadratic.spectrum(config.quad_dim, config.quad_condition, config.quad_spectrum)
     x0 = draw_x0(config.seed, config.quad_dim)
     rows = 10 if config.quad_meta_steps % 10 == 0 else 1
-    traj = meta.optimise(
+    traj = meta_gd.optimise(
         quadratic.quadratic_loss, jnp.asarray(alpha0, dtype),
         (jnp.asarray(x0, dtype), jnp.asarray(eigs, dtype)),
         beta=config.quad_beta, steps=config.quad_meta_steps,
@@ -181,17 +186,12 @@ def quadratic_study(config: LRMetaConfig, alpha0: np.ndarray, out: Path, dtype) 
     }
 
 
-def run(config: LRMetaConfig, out: Path, log: CsvLog, old_meta: dict | None) -> int:
-    """Runs (or resumes) everything for a validated config into a prepared `out`."""
+def run(config: LRMetaConfig, record: RunRecord, log: CsvLog) -> int:
+    """Runs (or resumes) everything for a validated config into `record`'s directory (started)."""
     from lr_meta import plots
 
+    out = record.out_dir
     dtype = np.dtype(config.dtype)
-    meta_json = old_meta or {"config": config_to_dict(config), "started": now_iso()}
-    if old_meta is not None:
-        meta_json.setdefault("resumed", []).append(now_iso())
-    meta_json.update(status="running", environment=environment_info())
-    meta_json.pop("finished", None)
-    write_json_atomic(out / "meta.json", meta_json)
 
     x0_np = draw_x0(config.seed, config.dim)
     x0 = jnp.asarray(x0_np, dtype)
@@ -264,8 +264,7 @@ def run(config: LRMetaConfig, out: Path, log: CsvLog, old_meta: dict | None) -> 
                 status = EXIT_DIVERGED
     write_json_atomic(out / "summary.json", summary)
     plots.plot_all(out)
-    meta_json.update(status=summary["status"], finished=now_iso())
-    write_json_atomic(out / "meta.json", meta_json)
+    record.finish(summary["status"])
     if status:
         print(f"error: {summary['message']}", file=sys.stderr)
     else:

@@ -33,7 +33,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from secondorder.method_names import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS  # noqa: F401 (TASK_METHODS re-exported)
+from secondorder.method_names import FLOOR_METHOD, METHOD_NAMES
 
 Array = jax.Array
 ScalarFn = Callable[[Array], Array]

@@ -230,8 +230,6 @@ def test_a_device_that_is_not_there_is_one_line_and_nothing_is_written(tmp_path)
 @pytest.mark.parametrize(
     "args, match",
     [
-        (["--config", "configs/nope.toml"], "config file not found"),
-        (["--config", "configs/hvp_smoke.toml", "--set", "widht=3"], "unknown config key 'widht'"),
         (["--config", "configs/hvp_smoke.toml", "--set", "width=three"], "'width' must be an integer"),
         (["--config", "configs/hvp_smoke.toml", "--set", "depths=[0]"], "'depths' must be >= 1"),
         (["--config", "configs/hvp_smoke.toml", "--set", "point_timeout_s=-1"], "'point_timeout_s' must be >= 0"),
@@ -239,7 +237,6 @@ def test_a_device_that_is_not_there_is_one_line_and_nothing_is_written(tmp_path)
         (["--config", "configs/hvp_smoke.toml", "--set", "xla_flags=--xla_no_such_flag=1"],
          "cannot start JAX on device 'cpu' with xla_flags='--xla_no_such_flag=1'"),
         (["--config", "configs/hvp_smoke.toml", "--set", "matmul_precision=tf32"], "'matmul_precision' must be one of"),
-        (["--config", "configs/hvp_smoke.toml", "--out", "/proc/version/run"], "cannot write to output"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, match):

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_meta import beta_sweep, closed_form, meta
+from lr_meta import beta_sweep, closed_form, meta_gd
 from lr_meta.problem import draw_alpha0, draw_x0, unrolled_loss
 
 
@@ -32,7 +32,7 @@ def test_below_the_lower_bound_every_factor_shrinks_and_above_the_upper_one_all_
     bounds = beta_sweep.stability_bounds(alpha0, x0)
     args = (jnp.asarray(x0),)
     for beta, shrinks in ((0.98 * bounds["beta_lo"], True), (1.02 * bounds["beta_hi"], False)):
-        traj = meta.optimise(unrolled_loss, jnp.asarray(alpha0), args, beta=beta, steps=30, chunk_rows=10)
+        traj = meta_gd.optimise(unrolled_loss, jnp.asarray(alpha0), args, beta=beta, steps=30, chunk_rows=10)
         p = np.abs(1 - traj.alphas)
         if shrinks:
             assert not traj.diverged and np.all(np.diff(p, axis=0) < 0) and np.all(np.diff(traj.losses) < 0)

@@ -20,31 +20,30 @@ import pandas as pd
 from tqdm import tqdm
 
 from expkit.cli import EXIT_FAILURES
-from expkit.config import config_to_dict
+from expkit.lifecycle import RunRecord, complete_groups, todo
 from expkit.provenance import environment_info
-from expkit.results import CsvLog, now_iso, prepare_out_dir, write_json_atomic
+from expkit.results import CsvLog, write_json_atomic
 
 
-def main(config, out: Path, old_meta: dict | None) -> int:
-    """Runs (or resumes) a validated horizon or training config into `out`; exit status."""
+def main(config, record: RunRecord, redraw: bool = False) -> int:
+    """Runs (or resumes) a validated horizon or training config into `record`'s directory; exit status."""
     from lr_meta import horizon, training
 
+    out = record.out_dir
     logs = {"horizon": {"points": horizon.COLUMNS},
             "training": {"results": training.RESULT_COLUMNS, "norms": training.NORM_COLUMNS}}[config.study]
-    prepare_out_dir(out)
     # Opening a log refuses one with other columns (ConfigError) before anything is written.
     opened = {name: CsvLog(out / f"{name}.csv", columns) for name, columns in logs.items()}
-    meta = old_meta or {"config": config_to_dict(config), "started": now_iso()}
-    if old_meta is not None:
-        meta.setdefault("resumed", []).append(now_iso())
-    meta.update(status="running", environment=environment_info())
-    meta.pop("finished", None)
-    write_json_atomic(out / "meta.json", meta)
+    total, left = _units(config, opened)
+    if record.nothing_to_do(left, redraw):
+        return 0
+    # x64 is on before the environment is recorded, so meta.json says what ran.
     with jax.enable_x64(True):
-        run = run_horizon if config.study == "horizon" else run_training
-        summary, message = run(config, out, opened)
-    meta.update(status=summary["status"], finished=now_iso())
-    write_json_atomic(out / "meta.json", meta)
+        record.start(environment_info(), total=total, done=total - left)
+        with record.guard():
+            run = run_horizon if config.study == "horizon" else run_training
+            summary, message = run(config, out, opened)
+            record.finish(summary["status"])
     if summary["status"] != "ok":
         print(f"error: {message}", file=sys.stderr)
         return EXIT_FAILURES
@@ -53,14 +52,32 @@ def main(config, out: Path, old_meta: dict | None) -> int:
 
 
 def _todo(log: CsvLog, keys: list[str], wanted: list[tuple]) -> list[tuple]:
-    frame = log.read()
-    done = set(frame[keys].itertuples(index=False, name=None)) if len(frame) else set()
-    return [p for p in wanted if p not in done]
+    return todo(wanted, complete_groups(log, keys, lambda group: True))
+
+
+def _units(config, logs: dict) -> tuple[int, int]:
+    """(units in the whole study, units left): points for horizon, horizons and norm points for training."""
+    from lr_meta import horizon
+
+    if config.study == "horizon":
+        wanted = horizon.points(config)
+        return len(wanted), len(_todo(logs["points"], ["method", "horizon", "knots"], wanted))
+    norms = [(t, m) for t in config.norm_horizons for m in config.norm_multiples]
+    left = [t for t in config.horizons if t not in _complete_horizons(config, logs["results"])]
+    return len(config.horizons) + len(norms), len(left) + len(_todo(logs["norms"], ["horizon", "multiple"], norms))
+
+
+def _complete_horizons(config, results: CsvLog) -> set:
+    """Horizons whose every schedule is in results.csv; rows of the others are dropped (one T is one append)."""
+    from lr_meta import training
+
+    return {key[0] for key in complete_groups(
+        results, ["horizon"], lambda g: len(g) == training.schedule_count(config, g["horizon"].iloc[0]))}
 
 
 def run_horizon(config, out: Path, logs: dict) -> tuple[dict, str]:
     """Measures every (method, T, K) not yet in points.csv, then summarises and plots."""
-    from lr_meta import horizon, plots_long
+    from lr_meta import horizon, plots_studies
 
     log = logs["points"]
     todo = _todo(log, ["method", "horizon", "knots"], horizon.points(config))
@@ -70,7 +87,7 @@ def run_horizon(config, out: Path, logs: dict) -> tuple[dict, str]:
     goals = summary["goals"]
     summary["status"] = "ok" if goals["agree"] else "failed"
     write_json_atomic(out / "summary.json", summary)
-    plots_long.plot_horizon(out)
+    plots_studies.plot_horizon(out)
     if not goals["agree"]:
         return summary, (f"hypergradients disagree: max relative difference {goals['max_rel_diff_between_methods']:.2g}"
                          f" between methods, {goals['max_rel_err_closed_form']:.2g} to the closed form "
@@ -81,17 +98,12 @@ def run_horizon(config, out: Path, logs: dict) -> tuple[dict, str]:
 
 def run_training(config, out: Path, logs: dict) -> tuple[dict, str]:
     """Compares schedules at every horizon and measures hypergradient norms; summary and plots."""
-    from lr_meta import plots_long, training
+    from lr_meta import plots_studies, training
 
     results, norms = logs["results"], logs["norms"]
     train = training.make_draws(config, 0, config.train_draws)
     test = training.make_draws(config, 1, config.test_draws)
-    frame = results.read()
-    # One horizon is one append; a kill inside that write can leave part of it: re-run it.
-    complete = {t for t, n in frame.groupby("horizon").size().items() if n == training.schedule_count(config, t)}
-    if len(frame) and not frame["horizon"].isin(complete).all():
-        results.rewrite(frame[frame["horizon"].isin(complete)])
-    done = complete
+    done = _complete_horizons(config, results)
     for horizon in tqdm([t for t in config.horizons if t not in done], desc="schedules", unit="T", file=sys.stderr):
         results.append(list(training.compare(config, train, test, horizon)))  # one T = one append
     lip = train.curvature[1]
@@ -103,7 +115,7 @@ def run_training(config, out: Path, logs: dict) -> tuple[dict, str]:
     frame = results.read()
     summary = training_summary(config, train, test, frame)
     write_json_atomic(out / "summary.json", summary)
-    plots_long.plot_training(out)
+    plots_studies.plot_training(out)
     if summary["status"] != "ok":
         return summary, f"a tuned schedule is not finite on the held-out draws; see {out / 'results.csv'}"
     return summary, f"schedules compared at T = {list(config.horizons)}; results in {out}"

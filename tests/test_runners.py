@@ -1,0 +1,225 @@
+"""The runner contract, the same for every runner: one lifecycle (expkit.lifecycle), bad input
+exits 2 with one line and writes nothing, another config's directory is refused, a run cut
+short resumes and says how much is left, a finished run says so and changes nothing.
+
+Each runner's own behaviour (what it measures, its failures) is tested beside it.
+"""
+
+import ast
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.helpers.cli_runs import run_in_process, snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+
+HVP = """
+name = "tiny"
+depths = [1, 3]
+width = 3
+input_size = 2
+num_runs = 3
+device = "cpu"
+methods = ["naive_hvp", "hvp_rev_rev", "gradient"]
+"""
+LR_META = """
+name = "tiny"
+dim = 20
+horizon = 4
+beta = 0.05
+meta_steps = 60
+log_every = 5
+chunk_rows = 3
+transfer_draws = 3
+perturb_samples = 10
+quad_dim = 12
+quad_condition = 10.0
+quad_meta_steps = 100
+beta_sweep = [0.05]
+"""
+HORIZON = """
+study = "horizon"
+name = "tiny_horizon"
+dim = 30
+horizons = [10, 25]
+knots = 3
+knot_sweep = [1]
+knot_sweep_horizon = 25
+repeats = 2
+warmup = 1
+fit_min_horizon = 10
+"""
+TRAINING = """
+study = "training"
+name = "tiny_training"
+features = 5
+samples = 30
+train_draws = 2
+test_draws = 3
+horizons = [8, 10]
+knots = 2
+meta_steps = 10
+grid_points = 4
+norm_horizons = [8]
+norm_multiples = [1.0]
+"""
+CURVATURE = """
+name = "tiny"
+study_depth = 1
+trace_estimators = ["hutchinson"]
+trace_budgets = [6, 12]
+trace_reps = 2
+diag_estimators = ["hutchinson"]
+diag_budgets = [6]
+diag_reps = 2
+lanczos_steps = 12
+power_steps = 12
+top_k = 3
+float32_check = false
+slq_probes = 2
+slq_steps = 8
+cost_depths = [1]
+cost_routes = ["hvp", "lanczos"]
+dense_max_params = 300
+cost_runs = 2
+"""
+
+
+def _cli(name: str):
+    from curvature.run import cli as curvature
+    from hvp_bench.cli import run as hvp
+    from lr_meta.run import cli as lr_meta
+
+    return {"hvp": hvp, "lr_meta": lr_meta, "curvature": curvature}[name]
+
+
+# runner id -> (console command's module, config text, the log a kill cuts, its row key,
+# whether the run computes in float64)
+RUNNERS = {
+    "hvp-run": ("hvp", HVP, "runs.csv", ["depth", "variant", "method", "run_index"], False),
+    "lr-meta": ("lr_meta", LR_META, "trajectory.csv", ["step"], True),
+    "lr-meta-horizon": ("lr_meta", HORIZON, "points.csv", ["method", "horizon", "knots"], True),
+    "lr-meta-training": ("lr_meta", TRAINING, "results.csv", ["horizon", "schedule"], True),
+    "curvature": ("curvature", CURVATURE, "trace.csv", ["estimator", "hvps", "rep"], True),
+}
+
+
+def run(runner: str, argv, capsys):
+    return run_in_process(_cli(RUNNERS[runner][0]), argv, capsys)
+
+
+@pytest.fixture(scope="module", params=list(RUNNERS))
+def finished(request, tmp_path_factory):
+    """(runner, config path, run directory) of one uninterrupted run of each runner."""
+    runner = request.param
+    tmp = tmp_path_factory.mktemp(runner)
+    config = tmp / "config.toml"
+    config.write_text(RUNNERS[runner][1])
+    status, _, err = run_in_process(_cli(RUNNERS[runner][0]), ["--config", config, "--out", tmp / "out"],
+                                    request.getfixturevalue("capsys_module"))
+    assert status == 0, err
+    return runner, config, tmp / "out"
+
+
+@pytest.fixture(scope="module")
+def capsys_module():
+    """A stand-in for capsys in module-scoped fixtures: output is read by each test itself."""
+
+    class Quiet:
+        def readouterr(self):
+            return "", ""
+
+    return Quiet()
+
+
+def test_every_runner_goes_through_the_one_lifecycle():
+    # No runner writes meta.json itself: each opens, starts and finishes a RunRecord.
+    for path in ["hvp_bench/sweep.py", "curvature/run.py", "lr_meta/run.py", "lr_meta/studies.py"]:
+        source = (ROOT / path).read_text()
+        assert "RunRecord" in source and '"meta.json"' not in source, path
+        names = {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute)}
+        assert {"start", "finish", "nothing_to_do"} <= names, path
+
+
+def test_meta_json_has_the_same_fields_everywhere(finished):
+    runner, _, out = finished
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "ok" and meta["started"] <= meta["finished"] and meta["elapsed_s"] > 0
+    assert meta["config"]["name"].startswith("tiny")
+    session = meta["sessions"][-1]
+    assert session["status"] == "ok" and session["total"] > 0 and session["done"] == 0
+    assert {"git_commit", "git_dirty", "load_average_at_start", "load_average_at_end"} <= set(session)
+    assert meta["environment"]["jax"] and meta["environment"]["x64"] is RUNNERS[runner][4]
+
+
+def test_a_finished_run_says_so_and_changes_nothing(finished, capsys):
+    runner, config, out = finished
+    before = snapshot(out)
+    status, stdout, err = run(runner, ["--config", config, "--out", out], capsys)
+    assert status == 0 and stdout == ""
+    assert err.count("\n") == 1 and "this run is complete" in err and "--redraw" in err
+    assert snapshot(out) == before
+
+
+def test_another_config_is_refused_with_one_line(finished, capsys):
+    runner, config, out = finished
+    before = snapshot(out)
+    status, stdout, err = run(runner, ["--config", config, "--out", out, "--set", "seed=7"], capsys)
+    assert status == 2 and stdout == ""
+    assert err.count("\n") == 1 and err.startswith("error:") and "seed=0" in err and "use another --out" in err
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("runner", list(RUNNERS))
+@pytest.mark.parametrize("args, message", [
+    (["--set", "sed=1"], "unknown config key 'sed' (did you mean 'seed'?)"),
+    (["--set", "seed=one"], "'seed' must be an integer"),
+    (["--set", "seed"], "--set expects key=value"),
+], ids=["near-miss", "type", "syntax"])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(runner, args, message, tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text(RUNNERS[runner][1])
+    status, stdout, err = run(runner, ["--config", config, "--out", tmp_path / "out", *args], capsys)
+    assert status == 2 and stdout == ""
+    assert err.count("\n") == 1 and err.startswith("error:") and message in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("runner", list(RUNNERS))
+def test_a_missing_config_and_an_unwritable_out_exit_2(runner, tmp_path, capsys):
+    status, _, err = run(runner, ["--config", tmp_path / "nope.toml", "--out", tmp_path / "out"], capsys)
+    assert status == 2 and err.count("\n") == 1 and "not found" in err
+    assert not (tmp_path / "out").exists()
+    config = tmp_path / "config.toml"
+    config.write_text(RUNNERS[runner][1])
+    blocker = tmp_path / "file"  # no directory can be made under a file, whoever runs the test
+    blocker.write_text("x")
+    status, _, err = run(runner, ["--config", config, "--out", blocker / "out"], capsys)
+    assert status == 2 and err.count("\n") == 1 and "cannot write to output directory" in err
+
+
+def test_a_run_cut_by_a_kill_resumes_says_what_is_left_and_duplicates_nothing(finished, tmp_path, capsys):
+    runner, config, out = finished
+    _, _, log, key, _ = RUNNERS[runner]
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    for path in out.iterdir():
+        if path.suffix in (".csv", ".json"):
+            (cut / path.name).write_bytes(path.read_bytes())
+    meta = json.loads((cut / "meta.json").read_text())
+    meta.update(status="interrupted", finished=None)  # as a kill leaves it
+    (cut / "meta.json").write_text(json.dumps(meta))
+    whole = pd.read_csv(out / log)
+    lines = (cut / log).read_bytes().splitlines(keepends=True)
+    rows = 1 + (len(lines) - 1) // 2  # the header, half of the rows, and part of the next row
+    (cut / log).write_bytes(b"".join(lines[:rows]) + lines[rows][:7])
+    status, _, err = run(runner, ["--config", config, "--out", cut], capsys)
+    assert status == 0, err
+    assert "resuming" in err and " done, " in err and " left" in err
+    again = pd.read_csv(cut / log)
+    assert len(again) == len(whole) and not again.duplicated(key).any()
+    meta = json.loads((cut / "meta.json").read_text())
+    assert meta["status"] == "ok" and len(meta["sessions"]) == 2 and meta["sessions"][-1]["done"] > 0
