@@ -60,7 +60,7 @@ class CurvatureConfig:
 
     # --- the study at one dense-checkable depth -----------------------------------------
     # P = 8208 at width 16: eigvalsh of the dense float64 Hessian takes about a minute on
-    # the 2-core CPU (cubic: 16k would take about eight).
+    # a 2-core CPU (cubic: 16k would take about eight).
     study_depth: int = 32
     trace_estimators: tuple[str, ...] = TRACE_ESTIMATORS
     # HVPs per estimate; the slope fits need a factor of 2^5 or more.

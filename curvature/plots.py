@@ -162,7 +162,7 @@ def draw_cost_time(ax, out: Path, summary: dict) -> None:
     for route, label in _ROUTES.items():
         if route in wide:
             ax.plot(wide.index, wide[route], "o-", ms=4, label=label)
-    _depth_axes(ax, "median time (s)", "Cost against depth: dense route vs matrix-free (2-core CPU)", params.index)
+    _depth_axes(ax, "median time (s)", "Cost against depth: dense route vs matrix-free", params.index)
 
 
 def draw_cost_memory(ax, out: Path) -> None:

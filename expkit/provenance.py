@@ -4,9 +4,9 @@ Every run's meta.json carries `host_info()` and, from the process that ran JAX,
 `jax_info()`. The commit comes from git when the code sits in a git work tree, with
 `git_dirty` saying whether tracked files differed from it. A copy of the tree (shipped
 to a GPU machine) names its commit through the `EXPKIT_GIT_COMMIT` environment variable,
-recorded as such; when set, it wins over a `.git` in the copy, which may be stale (the
-lent GPU machines of this project receive the session's starting commit as `.git`,
-whatever the tree holds), and the head that `.git` named is kept as `git_head_seen`. A committed reference run must say
+recorded as such; when set, it wins over a `.git` in the copy, which may be stale (a
+copy made by syncing a work tree can carry an older `.git` than the files it holds),
+and the head that `.git` named is kept as `git_head_seen`. A committed reference run must say
 `git_dirty: false`: a dirty or unknown tree is not a reproducible source.
 """
 

@@ -103,8 +103,8 @@ class Machine:
     bytes_per_s: float
 
 
-# Order-of-magnitude constants. step_s from design.md's measurements: on the H100 a
-# gradient costs ~21 us per layer (2 steps); on the 2-core CPU ~0.15-0.2 us per layer.
+# Order-of-magnitude constants. step_s from measured gradients: on an H100 a gradient
+# costs ~21 us per layer (2 steps); on a 2-core x86 CPU ~0.1-0.3 us per layer.
 MACHINES = {
     "cpu": Machine("2-core x86 CPU (rough)", step_s=1e-7, flops_per_s=5e10, bytes_per_s=1e10),
     "gpu": Machine("H100 (rough)", step_s=1e-5, flops_per_s=5e13, bytes_per_s=3e12),

@@ -20,7 +20,7 @@ The variants (secondorder.variants) and what each method runs:
 | dispatch_floor | v[:1]                                      | v[:1] (compiled for torch-compile)|
 
 Eager `torch` takes the fastest eager spelling of each composition (dual numbers beat
-torch.func's jvp on this CPU); `torch-compile` compiles each torch-func method whole
+torch.func's jvp on a 2-core x86 CPU); `torch-compile` compiles each torch-func method whole
 (`torch.compile(fullgraph=True)`): Dynamo unrolls the Python loop over layers, so its
 compile time grows with depth. The other registry methods (dense Hessian, linearize,
 the hand-derived HVP) have no counterpart here: `timed_call` raises `NoEquivalent`.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU reference runs as one prepared job (for a lent GPU machine with a CUDA JAX):
+# The GPU reference runs as one prepared job (for a machine with a GPU and a CUDA JAX):
 #   EXPKIT_GIT_COMMIT=$(git rev-parse HEAD) bash scripts/gpu_runs.sh OUT_DIR [extra args for every run]
 # A copy of the tree without .git records the commit it is given (meta.json: git_source
 # "env"). Writes, under OUT_DIR, gpu.txt and one directory per run (CSV, JSON, per-layer

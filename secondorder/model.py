@@ -4,7 +4,8 @@ Bias-free layers, GELU after every layer but the last. Three forms of the same n
 
 - `unrolled`: the task's Python loop over `weights`; any layer sizes. XLA sees one op
   chain per layer, so compile time and compile memory grow with depth (the task's own
-  code cannot compile at 1000 layers on a 24 GB machine: ../shared/design.md).
+  code cannot compile at 1000 layers on a 24 GB machine: LLVM runs out of memory;
+  results/hvp_unrolled_vs_scan_cpu times it up to where it compiles).
 - `scan`: the equal-width hidden layers stacked into one `(depth - 1, width, width)`
   array and run by `lax.scan` (optionally unrolled by a factor), so the program (and
   its compile time) is the same size at any depth.

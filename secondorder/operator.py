@@ -3,7 +3,7 @@
 Every estimator in this package sees the Hessian only through an `Operator`. It is
 built *inside* the jitted function that uses it, from a loss and a traced parameter
 vector: a jitted function that closes over concrete parameters instead makes XLA
-constant-fold the whole forward and backward pass at compile time, which on this CPU
+constant-fold the whole forward and backward pass at compile time, which on XLA:CPU
 turned a compile of seconds into one of many minutes.
 
 The loss is the task's, `sum(model.apply(params, inputs))`, with the data batch an

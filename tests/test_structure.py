@@ -34,17 +34,59 @@ def run_python(code: str) -> str:
     return result.stdout.strip()
 
 
-@pytest.mark.parametrize("package, forbidden", [
-    ("hvp_bench", "lr_meta"), ("lr_meta", "hvp_bench"),
-    ("expkit", "hvp_bench"), ("expkit", "lr_meta"), ("curvature", "lr_meta"), ("expkit", "curvature"),
-])
-def test_no_imports_between_the_experiments(package, forbidden):
+EXPERIMENTS = ("hvp_bench", "lr_meta", "curvature")
+LIBRARY = "secondorder"
+# Who may import whom: the core nothing of the suite, the library the core, an experiment
+# the core and the library, never another experiment.
+FORBIDDEN = {
+    "expkit": (LIBRARY, *EXPERIMENTS),
+    LIBRARY: EXPERIMENTS,
+    **{e: tuple(o for o in EXPERIMENTS if o != e) for e in EXPERIMENTS},
+}
+
+
+@pytest.mark.parametrize("package, forbidden", [(p, f) for p, fs in FORBIDDEN.items() for f in fs])
+def test_no_package_imports_what_it_builds_under_or_beside(package, forbidden):
     offenders = {
         f"{path.relative_to(ROOT)} imports {name}"
         for path in python_files(package) for name in imported_modules(path)
         if name == forbidden or name.startswith(forbidden + ".")
     }
     assert not offenders
+
+
+def tracked_text_files() -> list[Path]:
+    """Every file git tracks, less the recorded data of results/ (JSON, CSV) and binaries."""
+    names = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    keep = []
+    for name in names:
+        path = ROOT / name
+        if name.startswith("results/") and path.suffix in (".json", ".csv", ".png", ".svg"):
+            continue
+        if path.suffix in (".png", ".svg", ".pdf") or not path.is_file():
+            continue
+        keep.append(path)
+    return keep
+
+
+# What a user's machine does not have: the development machine's paths and lock files,
+# references outside the repository, words about how the suite was made.
+MACHINE_TRACES = [
+    r"/work/", r"/root/", r"/home/\w+", r"\bflock\b", r"\w+\.lock\b", r"\.\./shared", r"\bdesign\.md\b",
+    r"\blent (GPU|machine)", r"starting commit", r"under the lock", r"\bthis CPU\b", r"\bthis machine\b",
+]
+
+
+def test_no_tracked_file_names_the_development_machine():
+    import re
+
+    pattern = re.compile("|".join(MACHINE_TRACES))
+    found = []
+    for path in tracked_text_files():
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if (match := pattern.search(line)) and path.name != "test_structure.py":
+                found.append(f"{path.relative_to(ROOT)}:{number}: {match.group(0)}")
+    assert not found
 
 
 def test_the_core_never_imports_jax_or_matplotlib_at_module_level():

@@ -36,8 +36,8 @@ def test_clean_and_dirty_trees(repo, monkeypatch):
 
 
 def test_the_environment_wins_over_a_stale_git_in_a_copy(repo, monkeypatch):
-    # The GPU machine's copy of the tree carried the session's starting commit as .git:
-    # runs made from a later commit were recorded as that older one, "dirty".
+    # A copy of the tree whose .git is older than its files: without the variable, runs
+    # made from a later commit would be recorded as that older one, "dirty".
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
     monkeypatch.setenv(provenance.COMMIT_ENV, "0123abc")
     assert provenance.git_state(repo) == {"git_commit": "0123abc", "git_dirty": None, "git_source": "env",

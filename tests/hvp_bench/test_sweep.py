@@ -258,7 +258,7 @@ def test_unknown_flag_is_one_line(capsys):
 
 @pytest.mark.parametrize("main", [main_run, main_bench])
 def test_device_flag_overrides_the_config(tmp_path, capsys, main):
-    # --device gpu on this CPU-only host must reach the worker and fail there, before
+    # --device gpu on a CPU-only host must reach the worker and fail there, before
     # anything is timed (the GPU job, scripts/gpu_runs.sh, relies on the flag).
     with pytest.raises(SystemExit) as info:
         run_cli(main, ["--config", "configs/hvp_smoke.toml", "--device", "gpu", "--out", str(tmp_path / "run")])
