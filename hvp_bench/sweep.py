@@ -147,6 +147,9 @@ class _Sweep:
             flags = f" with xla_flags={self.config.xla_flags!r}" if self.config.xla_flags else ""
             why = str(e) if isinstance(e, WorkerError) else "the measuring process died while starting it" + (
                 " (XLA aborts on a flag it does not know)" if flags else "")
+            if self.config.device == "gpu":
+                why = ("JAX finds no GPU here (the plain jax package runs on CPU only); on a machine with an "
+                       "NVIDIA GPU, install a CUDA build of JAX: pip install -U \"jax[cuda12]\" (or jax[cuda13])")
             raise ConfigError(f"cannot start JAX on device {self.config.device!r}{flags}: {why}") from None
         budget = int(self.config.memory_budget_gb * 1e9) or environment["memory_budget_auto_bytes"]
         return environment, budget
