@@ -48,3 +48,21 @@ def write_run(run_dir: Path, rows: list[dict], depths, widths=(), width_depth=10
     meta["environment"]["device"] = device
     (run_dir / "meta.json").write_text(json.dumps(meta))
     return run_dir
+
+
+def drifting_repeats(seed: int, repeats: int = 8, depths=np.linspace(50, 1000, 8), runs: int = 5,
+                     drift: float = 0.3, noise: float = 0.05, kink: float = 1.0, slope: float = 2e-7,
+                     floor: float = 1e-4) -> dict[int, dict[float, np.ndarray]]:
+    """repeat -> depth -> (runs,) times of a study repeated in independent processes.
+
+    t = floor + f_r * slope * (n, bent by `kink` above the middle depth) * lognormal(noise):
+    each repeat's slope is multiplied by its own drift factor f_r, lognormal with mean 1
+    (so the true slope, the mean over repeats, is `slope`). kink = 1: a straight line;
+    kink = 0.2: above the middle depth a layer costs a fifth of one below it.
+    """
+    rng = np.random.default_rng(seed)
+    factors = rng.lognormal(-drift**2 / 2, drift, repeats)
+    mid = depths[len(depths) // 2]
+    layers = np.minimum(depths, mid) + kink * np.maximum(depths - mid, 0)
+    times = (floor + factors[:, None] * slope * layers)[:, :, None] * rng.lognormal(0, noise, (repeats, len(depths), runs))
+    return {r: {float(n): times[r, j] for j, n in enumerate(depths)} for r in range(repeats)}
