@@ -204,7 +204,8 @@ def robust_slope(repeats: Repeats, n_boot: int = 2000, ci: float = 0.95, seed: i
             flags.append(DISAGREE)
     rise = abs(slope * (xs[finite].max() - xs[finite].min()))
     resid = np.abs(point[finite] - (intercept + slope * xs[finite]))
-    resid_rel = float(np.median(resid) / rise) if rise > 0 else math.nan
+    # Through 3 points a Theil-Sen line passes through one exactly: no spread to speak of.
+    resid_rel = float(np.median(resid) / rise) if rise > 0 and finite.sum() >= 4 else math.nan
     rep_slopes = theil_sen(xs, medians)[0]
     fit = RobustFit(slope, lo, hi, intercept, int(finite.sum()), len(medians), lower, upper, split_lo, split_hi,
                     resid_rel, *across_repeats(rep_slopes), "; ".join(flags) or "ok",
