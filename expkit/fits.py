@@ -4,7 +4,8 @@ Plain NumPy on arrays (no tables, no JAX), so both experiments and any analysis 
 them. Data come as `groups`: x -> the repeated measurements at x (e.g. depth -> the
 timed runs). The bootstrap resamples the measurements within each x with replacement,
 recomputes the per-x median and refits; a CI is the percentile interval of the refits.
-It covers run-to-run noise only, not a wrong model (a curved log-log line).
+It covers run-to-run noise only, not a wrong model (a curved log-log line), nor the
+drift between repeated studies: expkit.robust fits over repeats, with a fit diagnostic.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The tables and figures `hvp-bench` writes beside a run: compile times, HVP cost in
 gradients (per depth, above the floor, per layer), and, with several variants, the
 variant study (hvp_bench.variant_study); with PyTorch's variants among them, JAX against
-PyTorch (hvp_bench.peer_tables). Everything is derived from runs.csv alone."""
+PyTorch (hvp_bench.peer_tables). Everything is derived from runs.csv alone. Per-depth
+tables have a `dead` column naming the methods whose result there was all zero or
+non-finite ("all" where every one was); per-layer tables count the dead depths fitted."""
 
 from __future__ import annotations
 
@@ -11,14 +13,26 @@ import pandas as pd
 
 from expkit.results import write_csv_atomic
 from hvp_bench import peer_tables, variant_study
+from hvp_bench.config import FLOOR_METHOD
 from hvp_bench.plots import save_figure, title
 from hvp_bench.rundir import load_run, split_sweeps, variants_of
-from hvp_bench.scaling import gradient_ratios, marginal_costs
+from hvp_bench.scaling import dead_points, gradient_ratios, marginal_costs
 
 
 def _show(heading: str, table: pd.DataFrame) -> str:
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.3g}".format):
         return f"\n{heading}\n{table.to_string()}"
+
+
+def with_dead(table: pd.DataFrame, dead: pd.DataFrame) -> pd.DataFrame:
+    """`table` (depth index) with a `dead` column: the methods dead at that depth, or "all"."""
+    def names(depth) -> str:
+        if depth not in dead.index:
+            return ""
+        row = dead.loc[depth].drop(FLOOR_METHOD, errors="ignore")  # a trivial call: nothing to check
+        return "all" if row.all() else ";".join(row.index[row.to_numpy(bool)])
+
+    return table.assign(dead=[names(d) for d in table.index]) if len(table) else table
 
 
 def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
@@ -28,9 +42,10 @@ def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
     runs, _ = split_sweeps(all_runs, meta)  # the primary variant
     methods = list(meta.get("config", {}).get("methods", [])) or sorted(runs["method"].unique())
     compile_s = runs.pivot_table(index="depth", columns="method", values="compile_s", aggfunc="first")
-    compile_s = compile_s.reindex(columns=methods)  # a method skipped everywhere shows empty
-    ratios = gradient_ratios(runs)
-    above_floor = gradient_ratios(runs, above_floor=True)
+    dead = dead_points(runs)
+    compile_s = with_dead(compile_s.reindex(columns=methods), dead)  # a method skipped everywhere shows empty
+    ratios = with_dead(gradient_ratios(runs), dead)
+    above_floor = with_dead(gradient_ratios(runs, above_floor=True), dead)
     per_layer = marginal_costs(runs, n_boot) if runs["depth"].nunique() >= 2 else pd.DataFrame()
     text = _show("compile time (s), every compile a method needs", compile_s)
     text += _show("median time / median gradient time", ratios)

@@ -4,11 +4,13 @@ For a run that timed JAX variants and PyTorch ones (hvp_bench.torch_peer) togeth
 tables, both derived from runs.csv alone:
 - per layer: for each method, the JAX variant and the PyTorch variant with the lowest
   seconds per extra layer (hvp_bench.variant_study.slope_fits), each with its 95%
-  bootstrap CI, and PyTorch's cost over JAX's with a CI from the replicates of both;
+  hierarchical bootstrap CI and flags, and PyTorch's cost over JAX's with a CI from the
+  replicates of both;
 - per depth: for each method and depth, the lowest median time of each framework (any
   variant timed there, so torch.compile counts where it compiled only at shallow
   depths), and the ratio.
 A last method row, "best_hvp", takes each framework's best HVP composition whatever it is.
+Dead points (hvp_bench.rundir.is_dead) are marked: dead_depths per fit, dead per depth.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from expkit.fits import ratio_ci
-from hvp_bench.rundir import ok_times
+from expkit.robust import ratio_fit
+from hvp_bench.rundir import is_dead, ok_times
+from hvp_bench.scaling import dead_columns, dead_points
 from hvp_bench.variant_study import slope_fits
 from secondorder.variants import parse_variant
 
@@ -50,10 +53,11 @@ def _candidates(keys, fw: str, method: str) -> list:
 def per_layer(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """One row per method timed by both frameworks: each one's best per-layer cost, the ratio.
 
-    Columns: method; jax_variant, jax_method, jax_s, jax_lo, jax_hi; the same for torch_;
-    ratio, ratio_lo, ratio_hi (PyTorch's seconds per layer over JAX's: > 1, JAX is faster).
+    Columns: method; jax_variant, jax_method, jax_s, jax_lo, jax_hi, jax_status,
+    jax_dead_depths; the same for torch_; ratio, ratio_lo, ratio_hi, ratio_status
+    (PyTorch's seconds per layer over JAX's: > 1, JAX is faster).
     """
-    _, fits = slope_fits(runs, width, n_boot, seed)
+    rows, fits = slope_fits(runs, width, n_boot, seed)
     out = []
     for method in _methods(fits):
         row = {"method": method}
@@ -63,28 +67,34 @@ def per_layer(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, 
                 break
             best = min(keys, key=lambda key: fits[key][0].slope)
             fit = fits[best][0]
+            data = rows[rows["variant"] == best[0]]
+            dead = dead_columns(dead_points(data), best[1], sorted(data["depth"].unique()))["dead_depths"]
             row.update({f"{fw}_variant": best[0], f"{fw}_method": best[1], f"{fw}_s": fit.slope,
-                        f"{fw}_lo": fit.lo, f"{fw}_hi": fit.hi, f"_{fw}": fits[best]})
+                        f"{fw}_lo": fit.lo, f"{fw}_hi": fit.hi, f"{fw}_status": fit.status,
+                        f"{fw}_dead_depths": dead, f"_{fw}": fits[best]})
         else:
-            (t, t_boot), (j, j_boot) = row.pop("_torch"), row.pop("_jax")
-            row["ratio"], row["ratio_lo"], row["ratio_hi"] = ratio_ci(t.slope, j.slope, t_boot, j_boot)
+            ratio = ratio_fit(*row.pop("_torch"), *row.pop("_jax"))
+            row.update(ratio=ratio["ratio"], ratio_lo=ratio["lo"], ratio_hi=ratio["hi"], ratio_status=ratio["status"])
             out.append(row)
     # Empty (with its columns) where no method has a fit in both frameworks, e.g. a run
     # cut off after PyTorch's first depth.
-    columns = ["method"] + [f"{fw}_{k}" for fw in FRAMEWORKS for k in ("variant", "method", "s", "lo", "hi")]
-    return pd.DataFrame(out, columns=columns + ["ratio", "ratio_lo", "ratio_hi"])
+    columns = ["method"] + [f"{fw}_{k}" for fw in FRAMEWORKS
+                            for k in ("variant", "method", "s", "lo", "hi", "status", "dead_depths")]
+    return pd.DataFrame(out, columns=columns + ["ratio", "ratio_lo", "ratio_hi", "ratio_status"])
 
 
 def by_depth(runs: pd.DataFrame, width: int | None = None) -> pd.DataFrame:
     """One row per (method, depth) timed by both: each framework's lowest median time there.
 
     Columns: method, depth; jax_variant, jax_method, jax_median_s; the same for torch_;
-    ratio (PyTorch's over JAX's).
+    ratio (PyTorch's over JAX's); dead (either chosen point's result all zero or non-finite).
     """
     rows = ok_times(runs)
     if width is None and len(rows):
         width = int(rows["width"].mode().iloc[0])
-    medians = rows[rows["width"] == width].groupby(["depth", "variant", "method"])["time_s"].median()
+    rows = rows[rows["width"] == width]
+    medians = rows.groupby(["depth", "variant", "method"])["time_s"].median()
+    dead = rows.assign(dead=is_dead(rows)).groupby(["depth", "variant", "method"])["dead"].any()
     out = []
     for depth, at_depth in medians.groupby(level="depth"):
         at_depth = at_depth.droplevel("depth")
@@ -96,10 +106,13 @@ def by_depth(runs: pd.DataFrame, width: int | None = None) -> pd.DataFrame:
                     break
                 best = min(keys, key=lambda key: at_depth[key])
                 row.update({f"{fw}_variant": best[0], f"{fw}_method": best[1], f"{fw}_median_s": at_depth[best]})
+                row["dead"] = row.get("dead", False) or bool(dead[(depth, *best)])
             else:
                 row["ratio"] = row["torch_median_s"] / row["jax_median_s"]
                 out.append(row)
     frame = pd.DataFrame(out)
+    if len(frame):
+        frame = frame[[c for c in frame if c != "dead"] + ["dead"]]
     return frame.sort_values(["method", "depth"], key=_method_order).reset_index(drop=True) if len(frame) else frame
 
 

@@ -11,7 +11,8 @@ Which statistic each figure shows (also written in its title):
   (medians resist the outliers a shared machine produces; the report uses them too).
 - compile_times: one compile per point, no statistic.
 Skipped (over the memory budget) and failed points are drawn as markers on the x axis,
-so a missing point is never silently missing.
+so a missing point is never silently missing. Dead points (the result all zero or
+non-finite: hvp_bench.rundir.is_dead) are drawn hollow, in every figure of hvp_bench.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
-from hvp_bench.rundir import load_run, load_summary, summarize_runs, variants_of
+from hvp_bench.rundir import is_dead, load_run, load_summary, summarize_runs, variants_of
 
 LABELS = {
     "hessian_then_hvp": "(1) full Hessian + naive HVP",
@@ -44,6 +45,7 @@ VARIANT_STYLES = ("-", "--", ":", "-.")
 STATUS_MARKERS = {"skipped": "x", "failed": "X"}
 MEAN_STD = "mean ± 1 std over runs"
 MEDIAN_IQR = "median, bars 25th-75th percentile over runs"
+DEAD_LABEL = "hollow: result all zero or non-finite (dead network)"
 
 
 def label(method: str) -> str:
@@ -60,6 +62,18 @@ def title(meta: dict, what: str, show_width: bool = True, variant: str | None = 
                                                   or [config.get("form", "?")])[0]
     return (f"{what}\n{width}batch {config.get('batch', '?')}, {config.get('dtype', '?')} "
             f"(matmul precision {precision}), variant {variant}, {env.get('device', '?')}")
+
+
+def mark_dead(ax, xs, ys, dead, color) -> None:
+    """Draws the dead points among (xs, ys) hollow (over a filled marker, if any) and, once
+    per axes, a legend entry saying what hollow means."""
+    dead = np.asarray(dead, bool)
+    if not dead.any():
+        return
+    ax.plot(np.asarray(xs, float)[dead], np.asarray(ys, float)[dead], "o", markersize=7, markerfacecolor="white",
+            markeredgecolor=color, markeredgewidth=1.2, linestyle="none", zorder=3)
+    if DEAD_LABEL not in ax.get_legend_handles_labels()[1]:
+        ax.plot([], [], "o", markerfacecolor="white", markeredgecolor="0.3", linestyle="none", label=DEAD_LABEL)
 
 
 def draw_points(ax, summary: pd.DataFrame, methods: Sequence[str], x: str, stat: str = "median") -> None:
@@ -82,6 +96,7 @@ def draw_points(ax, summary: pd.DataFrame, methods: Sequence[str], x: str, stat:
             y, err = ok["compile_s"], None
         ax.errorbar(ok[x], y, yerr=err, marker="o", markersize=3, capsize=3, label=label(method),
                     color=COLORS.get(method))
+        mark_dead(ax, ok[x], y, is_dead(ok), COLORS.get(method))
         for status, marker in STATUS_MARKERS.items():
             bad = data[data["status"] == status]
             if not bad.empty:
@@ -177,6 +192,7 @@ def figure_variants(summary: pd.DataFrame, meta: dict, x: str = "depth") -> Figu
             data = data.sort_values(x)
             ax.plot(data[x], data[column], VARIANT_STYLES[variants.index(variant) % len(VARIANT_STYLES)],
                     marker="o", markersize=3, color=COLORS.get(method), label=f"{label(method)}, {variant}")
+            mark_dead(ax, data[x], data[column], is_dead(data), COLORS.get(method))
         missing = summary[summary["status"] != "ok"]
         for row, ((variant, method), data) in enumerate(missing.groupby(["variant", "method"])):
             ax.plot(data[x], [0.03 + 0.04 * row] * len(data), "x", color=COLORS.get(method), markersize=8,

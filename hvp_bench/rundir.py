@@ -30,6 +30,9 @@ interleaved timing; `backend`: the JAX platform the point ran on; `budget_bytes`
 memory budget in force (a skipped point is reconsidered on resume if it rose)."""
 
 POINT_KEYS = ["depth", "width", "variant", "method"]
+REPEAT = "repeat"
+"""The optional column naming a row's repeat: one independent study of the whole sweep
+(its own worker processes). Runs written without it are one repeat, repeat 0."""
 STATUSES = ("ok", "skipped", "failed", "timeout")
 
 
@@ -73,6 +76,28 @@ def ok_times(runs: pd.DataFrame) -> pd.DataFrame:
     t = pd.to_numeric(runs["time_s"], errors="coerce")
     keep = (runs["status"] == "ok") & np.isfinite(t) & (t > 0)
     return runs.assign(time_s=t)[keep]
+
+
+def repeat_of(runs: pd.DataFrame) -> pd.Series:
+    """Each row's repeat (an int); 0 for every row where runs.csv has no repeat column."""
+    if REPEAT not in runs:
+        return pd.Series(0, index=runs.index, dtype=int)
+    return pd.to_numeric(runs[REPEAT], errors="coerce").fillna(0).astype(int)
+
+
+def is_dead(frame: pd.DataFrame) -> pd.Series:
+    """Rows (runs.csv rows or summary points) whose result was all zero or non-finite.
+
+    Deep width-4 models with the task's init underflow to exactly zero (from ~660 layers
+    at width 4); wide ones overflow. Their times are those of the same arithmetic (XLA
+    flushes denormals, so zeros run no slower on a CPU) but their values are not checkable.
+    Rows without health columns (older runs) count as alive.
+    """
+    dead = pd.Series(False, index=frame.index)
+    for column in ("finite", "nonzero"):
+        if column in frame:
+            dead |= frame[column].astype(str) == "False"
+    return dead
 
 
 def summarize_runs(rows: pd.DataFrame) -> pd.DataFrame:

@@ -1,12 +1,13 @@
 """Variants compared: per-layer cost of every (variant, method), and the best per method.
 
 A run with several variants (secondorder.variants) answers "how fast can each method be
-made here". For each (variant, method): seconds per extra layer (slope of the median
-time against depth) with a bootstrap CI, per vector for a block of k vectors, the
-compile time at the deepest depth, and the per-layer cost over the best gradient of
-the run (the fastest gradient of any variant), with a CI from the bootstrap replicates
-of both slopes. The best variant of a method is the one with the lowest per-layer cost
-per vector.
+made here". For each (variant, method): seconds per extra layer (Theil-Sen slope over
+depths with a hierarchical bootstrap CI over repeats and runs, and its flags:
+expkit.robust), per vector for a block of k vectors, the compile time at the deepest
+depth, and the per-layer cost over the best gradient of the run (the fastest gradient
+of any variant), with a CI from the paired replicates of both slopes. The best variant
+of a method is the one with the lowest per-layer cost per vector. Dead points stay in
+the fits and are counted (hvp_bench.scaling says why).
 """
 
 from __future__ import annotations
@@ -15,29 +16,29 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from expkit.fits import bootstrap_linear_slope, ratio_ci
+from expkit.robust import ratio_fit, robust_slope
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
-from hvp_bench.plots import COLORS, label
+from hvp_bench.plots import COLORS, label, mark_dead
 from hvp_bench.rundir import ok_times
-from hvp_bench.scaling import method_groups
+from hvp_bench.scaling import dead_columns, dead_points, repeat_groups
 from secondorder.variants import parse_variant
 
 
 def slope_fits(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, seed: int = 0):
-    """(the timed rows at `width`, {(variant, method): (SlopeFit, bootstrap replicates)}).
+    """(the timed rows at `width`, {(variant, method): (RobustFit, bootstrap replicates)}).
 
-    Seconds per extra layer: the slope of the median time against depth, for every
-    (variant, method) timed at two depths or more at `width` (default: the most common).
+    Seconds per extra layer (expkit.robust.robust_slope), for every (variant, method)
+    timed at two depths or more at `width` (default: the most common). One seed for
+    all: variants timed in the same repeats and rounds are resampled together.
     """
     rows = ok_times(runs)
     if width is None and len(rows):
         width = int(rows["width"].mode().iloc[0])
     rows = rows[rows["width"] == width]
     fits = {}
-    for i, (variant, data) in enumerate(rows.groupby("variant")):
-        for j, (method, groups) in enumerate(sorted(method_groups(data).items())):
-            if len(groups) >= 2:
-                fits[(variant, method)] = bootstrap_linear_slope(groups, n_boot=n_boot, seed=seed + 97 * i + j)
+    for (variant, method), data in rows.groupby(["variant", "method"]):
+        if data["depth"].nunique() >= 2:
+            fits[(variant, method)] = robust_slope(repeat_groups(data), n_boot, seed=seed)
     return rows, fits
 
 
@@ -45,11 +46,14 @@ def per_layer_costs(runs: pd.DataFrame, width: int | None = None, n_boot: int = 
                     seed: int = 0) -> pd.DataFrame:
     """One row per (variant, method) with a depth sweep at `width` (default: the most common).
 
-    Columns: variant, method, vectors, depths, per_layer_s, lo, hi (per call), per_vector_s
-    (per layer and vector), compile_s (at the deepest depth), ratio, ratio_lo, ratio_hi
-    (per-vector per-layer cost over the best gradient's per-layer cost).
+    Columns: variant, method, vectors, depths, repeats, per_layer_s, lo, hi (per call),
+    per_vector_s (per layer and vector), status (expkit.robust's flags, "ok" if none),
+    rep_min_s, rep_max_s (range of each repeat's own slope), compile_s (at the deepest
+    depth), ratio, ratio_lo, ratio_hi, ratio_status (per-vector per-layer cost over the
+    best gradient's per-layer cost), dead_depths, first_dead.
     """
     rows, fits = slope_fits(runs, width, n_boot, seed)
+    dead = {v: dead_points(data) for v, data in rows.groupby("variant")}
     out = []
     gradients = {key: fit for key, fit in fits.items() if key[1] == "gradient"}
     best_grad = min(gradients, key=lambda key: gradients[key][0].slope) if gradients else None
@@ -57,14 +61,17 @@ def per_layer_costs(runs: pd.DataFrame, width: int | None = None, n_boot: int = 
         k = 1 if method in ("gradient", FLOOR_METHOD) else parse_variant(variant).vectors
         deepest = rows[(rows["variant"] == variant) & (rows["method"] == method)]
         deepest = deepest[deepest["depth"] == deepest["depth"].max()]
-        ratio = (np.nan, np.nan, np.nan)
+        ratio = {"ratio": np.nan, "lo": np.nan, "hi": np.nan, "status": "no gradient"}
         if best_grad is not None:
-            grad, grad_boot = gradients[best_grad]
-            ratio = ratio_ci(fit.slope / k, grad.slope, np.asarray(boot) / k, grad_boot)
+            ratio = ratio_fit(fit, boot, *gradients[best_grad])
+            ratio = {**ratio, **{key: ratio[key] / k for key in ("ratio", "lo", "hi")}}
+        depths = sorted(rows.loc[(rows["variant"] == variant) & (rows["method"] == method), "depth"].unique())
         out.append({"variant": variant, "method": method, "vectors": k, "depths": fit.points,
-                    "per_layer_s": fit.slope, "lo": fit.lo, "hi": fit.hi, "per_vector_s": fit.slope / k,
-                    "compile_s": float(pd.to_numeric(deepest["compile_s"]).max()),
-                    "ratio": ratio[0], "ratio_lo": ratio[1], "ratio_hi": ratio[2],
+                    "repeats": fit.repeats, "per_layer_s": fit.slope, "lo": fit.lo, "hi": fit.hi,
+                    "per_vector_s": fit.slope / k, "status": fit.status, "rep_min_s": fit.rep_min,
+                    "rep_max_s": fit.rep_max, "compile_s": float(pd.to_numeric(deepest["compile_s"]).max()),
+                    "ratio": ratio["ratio"], "ratio_lo": ratio["lo"], "ratio_hi": ratio["hi"],
+                    "ratio_status": ratio["status"], **dead_columns(dead[variant], method, depths),
                     "best_gradient_variant": best_grad[0] if best_grad else None})
     return pd.DataFrame(out)
 
@@ -91,14 +98,19 @@ def figure_per_layer(costs: pd.DataFrame, title: str) -> Figure:
         y = data["per_vector_s"].to_numpy(float) * 1e6
         err = np.vstack([y - data["lo"].to_numpy(float) / k * 1e6, data["hi"].to_numpy(float) / k * 1e6 - y])
         x = np.arange(len(variants)) + (j - (len(methods) - 1) / 2) * width
-        ax.bar(x, np.where(y > 0, y, np.nan), width, yerr=np.clip(err, 0, None), capsize=2, label=label(method),
-               color=COLORS.get(method))
+        bars = ax.bar(x, np.where(y > 0, y, np.nan), width, yerr=np.clip(err, 0, None), capsize=2,
+                      label=label(method), color=COLORS.get(method))
+        # Flagged fits pale, fits over dead depths hatched: neither reads as a clean headline.
+        for bar, status, dead in zip(bars, data["status"].fillna("ok"), data["dead_depths"].fillna(0)):
+            bar.set_alpha(1.0 if status == "ok" else 0.35)
+            bar.set_hatch("//" if dead else None)
     ax.set_xticks(np.arange(len(variants)), variants, rotation=30, ha="right")
     ax.set_yscale("log")
     ax.set_ylabel("µs per extra layer (per vector)")
     ax.grid(True, axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.set_title(f"{title}\nslope of the median time against depth, bars: 95% bootstrap CI", fontsize=10)
+    ax.set_title(f"{title}\nTheil-Sen slope over depths, bars: 95% CI over repeats and runs; pale: flagged fit "
+                 "(too few depths or kinked), hatched: fitted over dead depths (result all zero)", fontsize=10)
     return fig
 
 
@@ -113,6 +125,7 @@ def figure_vectors(costs: pd.DataFrame, title: str, dense_per_vector_s: float | 
         group = group.sort_values("vectors")
         ax.plot(group["vectors"], group["per_vector_s"] * 1e6, "o-", color=COLORS.get(method), markersize=4,
                 label=f"{label(method)} ({base})")
+        mark_dead(ax, group["vectors"], group["per_vector_s"] * 1e6, group["dead_depths"] > 0, COLORS.get(method))
     grad = costs[costs["method"] == "gradient"]["per_layer_s"].min()
     if np.isfinite(grad):
         ax.axhline(grad * 1e6, color="k", linewidth=0.8, label="best gradient, per layer")
@@ -125,5 +138,6 @@ def figure_vectors(costs: pd.DataFrame, title: str, dense_per_vector_s: float | 
     ax.set_ylabel("µs per extra layer, per vector")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.set_title(f"{title}\nper-vector cost of a block of k HVPs (vmap)", fontsize=10)
+    ax.set_title(f"{title}\nper-vector cost of a block of k HVPs (vmap); hollow: fitted over dead depths",
+                 fontsize=10)
     return fig

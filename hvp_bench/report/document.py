@@ -9,11 +9,13 @@ import pandas as pd
 
 from matplotlib.figure import Figure
 
-from hvp_bench.report import figures, tables
+from hvp_bench.report import figures, per_layer, tables
 from hvp_bench.report.interpretation import interpretation
 from hvp_bench.rundir import load_run, split_sweeps, summarize_runs, variants_of
 from hvp_bench.variant_study import per_layer_costs
-from hvp_bench.scaling import compare_runs, fit_memory_slopes, fit_time_slopes, gradient_ratios, marginal_costs
+from hvp_bench.scaling import (
+    compare_runs, dead_points, fit_memory_slopes, fit_time_slopes, gradient_ratios, marginal_costs,
+)
 
 HAND_START = "<!-- hand-written analysis: start (kept when the report is regenerated) -->"
 HAND_END = "<!-- hand-written analysis: end -->"
@@ -89,7 +91,11 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
               "'upper half': depths at or above the median depth; '3 largest': the local slope "
               "at the deepest models; 'above the measured floor': the slope of median time minus "
               "the median dispatch floor timed beside it at each depth. The CI covers run-to-run "
-              "noise, not the curvature a fixed cost causes.", ""]
+              "noise, not the curvature a fixed cost causes. 'Theil-Sen': the median of pairwise "
+              "slopes over the depths, its 95% CI from a bootstrap that resamples repeats (whole "
+              "studies) and then the runs within each; ⚠ marks a fit over fewer than 7 depths or "
+              "whose lower and upper halves disagree (expkit.robust). 'dead points': depths whose "
+              "result was all zero or non-finite, hollow markers in the figures.", ""]
     if fits.empty:
         lines += ["No timed points: nothing to fit.", ""]
     else:
@@ -97,24 +103,30 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
         lines += figs.add(figures.figure_time_fits(depth_rows, fits, name), "report_time_vs_depth", "time vs depth")
 
     lines += ["## Cost per layer", "",
-              "Slope of the median time against depth (least squares over all depths) and that "
-              f"slope over the gradient's: what one more layer costs, fixed costs excluded. 95% CIs "
-              f"from {n_boot} bootstrap resamples of the timed runs at each depth.", ""]
-    lines += tables.marginal_section(marginal)
+              "Theil-Sen slope of time against depth (the median of pairwise slopes over the "
+              "per-depth points, each the mean over repeats of that repeat's median) and that slope "
+              "over the gradient's: what one more layer costs, fixed costs excluded. 95% CIs from "
+              f"{n_boot} hierarchical bootstrap resamples (repeats, then the timed runs within each "
+              f"repeat and depth; seed {seed}); with one repeat they cannot see run-to-run drift. "
+              "Beside each: the slopes of the lower and upper half of the depths, the median "
+              "residual over the fitted rise, each repeat's own slope, and the dead depths, which "
+              "stay in the fit (their times are those of the same arithmetic).", ""]
+    lines += per_layer.marginal_section(marginal)
     if len(variants_of(meta, runs)) > 1 and depth_rows["depth"].nunique() >= 2:
         costs = per_layer_costs(runs, meta.get("config", {}).get("width"), n_boot, seed)
         lines += ["## Cost per layer in every variant", "",
                   "µs per extra layer (per vector), and in brackets that cost over the fastest "
-                  "gradient of any variant, with a 95% bootstrap CI: how fast each method can be "
-                  "made here. Variant names: secondorder/variants.py; the study: docs/speed.md.", ""]
-        lines += tables.variants_section(costs)
+                  "gradient of any variant, with a 95% hierarchical bootstrap CI: how fast each method "
+                  "can be made here. Variant names: secondorder/variants.py; the study: docs/speed.md.", ""]
+        lines += per_layer.variants_section(costs)
     lines += ["## HVP time in gradients, depth by depth", "",
               "Median time of each method / median time of the gradient at each depth; in "
               "brackets the same with the median dispatch floor subtracted from both. A ratio at "
               "one depth mixes per-layer work with fixed costs; the per-layer ratio above does not.", ""]
-    lines += tables.ratio_section(ratios, ratios_above_floor)
+    dead = dead_points(depth_rows)
+    lines += tables.ratio_section(ratios, ratios_above_floor, dead)
     if not ratios.empty:
-        lines += figs.add(figures.figure_ratios(ratios, name), "report_hvp_over_gradient", "HVP over gradient")
+        lines += figs.add(figures.figure_ratios(ratios, name, dead), "report_hvp_over_gradient", "HVP over gradient")
 
     lines += ["## Memory against depth", ""] + tables.memory_section(mem)
     lines += figs.add(figures.figure_memory(depth_summary, name), "report_memory_vs_depth", "memory vs depth")

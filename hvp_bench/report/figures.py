@@ -2,7 +2,8 @@
 
 Every function returns a matplotlib `Figure` (object API, no pyplot, no global state).
 Statistic shown, stated in each title: times are **medians with bars from the 25th to
-the 75th percentile** over the timed runs; ratios are ratios of medians.
+the 75th percentile** over the timed runs; ratios are ratios of medians. Dead points
+(results all zero or non-finite) are drawn hollow (hvp_bench.plots.mark_dead).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from hvp_bench.config import METHOD_NAMES, TASK_METHODS
-from hvp_bench.plots import COLORS, MEDIAN_IQR, label
-from hvp_bench.rundir import ok_times
+from hvp_bench.plots import COLORS, MEDIAN_IQR, label, mark_dead
+from hvp_bench.rundir import is_dead, ok_times
 
 NON_DENSE = [m for m in METHOD_NAMES if m not in ("hessian_then_hvp", "naive_hvp")]
 
@@ -35,6 +36,7 @@ def _plot_fits(ax, rows: pd.DataFrame, fits: pd.DataFrame, methods, x: str) -> N
         color = COLORS.get(method)
         ax.errorbar(xs, q[0.5], yerr=[q[0.5] - q[0.25], q[0.75] - q[0.5]], fmt="o", markersize=4,
                     capsize=2, color=color)
+        mark_dead(ax, xs, q[0.5], data.assign(dead=is_dead(data)).groupby(x)["dead"].any().reindex(q.index), color)
         fit = fits[fits["method"] == method].iloc[0]
         if np.isfinite(fit["slope"]):
             ax.plot(xs, np.exp(fit["intercept"]) * xs ** fit["slope"], "-", color=color,
@@ -87,13 +89,20 @@ def figure_memory(summary: pd.DataFrame, title: str) -> Figure:
             if len(d):
                 ax.plot(d["depth"], v[v > 0], style, color=COLORS.get(method), markersize=4,
                         label=f"{label(method)} ({what})")
+                if what == "compiled":
+                    mark_dead(ax, d["depth"], v[v > 0], is_dead(d), COLORS.get(method))
     _finish(ax, "Number of hidden layers n", "Bytes",
             f"{title}\nmemory: compiled (XLA memory analysis, one value per point) vs predicted")
     return fig
 
 
-def figure_ratios(ratios: pd.DataFrame, title: str) -> Figure:
-    """Each HVP's median time over the gradient's median, against depth."""
+def figure_ratios(ratios: pd.DataFrame, title: str, dead: pd.DataFrame | None = None) -> Figure:
+    """Each HVP's median time over the gradient's median, against depth.
+
+    Args:
+      dead: depth (index) by method, True where that result was dead (scaling.dead_points):
+        hollow markers there (where the method's or the gradient's was).
+    """
     fig = Figure(figsize=(8.5, 5.5), layout="constrained")
     ax = fig.subplots()
     for method in ratios:
@@ -101,6 +110,12 @@ def figure_ratios(ratios: pd.DataFrame, title: str) -> Figure:
             continue
         r = ratios[method].dropna()
         ax.plot(r.index, r.to_numpy(), "o-", color=COLORS.get(method), markersize=4, label=label(method))
+        if dead is not None and len(dead):
+            gone = pd.Series(False, index=r.index)
+            for k in (method, "gradient"):
+                if k in dead:
+                    gone |= dead[k].reindex(r.index, fill_value=False).astype(bool)
+            mark_dead(ax, r.index, r.to_numpy(), gone, COLORS.get(method))
     ax.axhline(1, color="k", linewidth=0.8)
     ax.axhspan(2, 3, color="0.85", zorder=0, label="arithmetic-bound prediction: 2x (stored linearization) to 3x")
     ax.set_xlabel("Number of hidden layers n")
@@ -123,6 +138,8 @@ def figure_compare(cmp_depth: pd.DataFrame, cmp_width: pd.DataFrame, name_a: str
         for method in [m for m in METHOD_NAMES if m in set(cmp["method"])]:
             d = cmp[cmp["method"] == method].sort_values(x)
             ax.plot(d[x], d["speedup"], "o-", color=COLORS.get(method), markersize=4, label=label(method))
+            if "dead" in d:
+                mark_dead(ax, d[x], d["speedup"], d["dead"], COLORS.get(method))
         ax.axhline(1, color="k", linewidth=0.8)
         ax.set_yscale("log")
         if x == "width":

@@ -9,12 +9,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from expkit.robust import DISAGREE
 from hvp_bench.config import FLOOR_METHOD
 from hvp_bench.cost_model import MACHINES
 from hvp_bench.plots import label
 from hvp_bench.report.tables import ms
 from hvp_bench.rundir import ok_times
 from hvp_bench.scaling import verdict
+
+
+def _flag(status: str) -> str:
+    """"" for a headline fit, else its flags: a flagged number is never quoted bare."""
+    return "" if status == "ok" else f"; ⚠ not a headline: {status}"
 
 
 def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, marginal: pd.DataFrame, depth_rows: pd.DataFrame,
@@ -31,6 +37,10 @@ def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, marginal: pd.DataFr
         if np.isfinite(f["floor_slope"]):
             s += (f"; above the measured dispatch floor, n^{f['floor_slope']:.2f} "
                   f"[{f['floor_lo']:.2f}, {f['floor_hi']:.2f}]")
+        if f.get("robust_status", "ok") != "ok":
+            s += f"; the Theil-Sen exponent is flagged ({f['robust_status']})"
+            if DISAGREE in f["robust_status"]:
+                s += ": its lower and upper halves disagree, so no one power law fits these depths"
         lines.append(s + ".")
     config = meta.get("config", {})
     w, b = config.get("width"), config.get("batch", 1)
@@ -43,7 +53,8 @@ def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, marginal: pd.DataFr
         if g["per_layer_s"] > 0:
             rate = flops / g["per_layer_s"]
             s = (f"- The gradient costs {g['per_layer_s'] * 1e6:.3g} µs per extra layer (95% CI "
-                 f"[{g['per_layer_lo'] * 1e6:.3g}, {g['per_layer_hi'] * 1e6:.3g}]) for {flops} flops of matmuls "
+                 f"[{g['per_layer_lo'] * 1e6:.3g}, {g['per_layer_hi'] * 1e6:.3g}]{_flag(g.get('status', 'ok'))}) "
+                 f"for {flops} flops of matmuls "
                  f"per layer: {rate / 1e9:.3g} GFLOP/s, {rate / machine.flops_per_s:.2%} of the "
                  f"~{machine.flops_per_s / 1e9:.3g} GFLOP/s assumed for {machine.name}.")
             if rate < 0.1 * machine.flops_per_s:
@@ -54,15 +65,21 @@ def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, marginal: pd.DataFr
         f = by_method.loc[FLOOR_METHOD]
         lines.append(f"- The dispatch floor (a trivial compiled call on the same arguments) is "
                      f"{ms(f['intercept_s'])} at depth 0 and changes by {f['per_layer_s'] * 1e9:.3g} ns per layer "
-                     "(95% CI [{:.3g}, {:.3g}]).".format(f["per_layer_lo"] * 1e9, f["per_layer_hi"] * 1e9))
+                     "(95% CI [{:.3g}, {:.3g}]{}).".format(f["per_layer_lo"] * 1e9, f["per_layer_hi"] * 1e9,
+                                                           _flag(f.get("status", "ok"))))
     hvps = [m for m in getattr(by_method, "index", ()) if m not in ("hessian_then_hvp", "naive_hvp", "gradient", FLOOR_METHOD)]
     if hvps and "gradient" in by_method.index:
         parts = ", ".join(f"{label(m)} {by_method.loc[m, 'ratio']:.2f}x [{by_method.loc[m, 'ratio_lo']:.2f}, "
-                          f"{by_method.loc[m, 'ratio_hi']:.2f}]" for m in hvps)
+                          f"{by_method.loc[m, 'ratio_hi']:.2f}{_flag(by_method.loc[m].get('ratio_status', 'ok'))}]"
+                          for m in hvps)
         s = f"- HVP cost in gradients per extra layer (ratio of per-layer slopes, 95% CI): {parts}."
         if not ratios.empty:
             s += " At single depths (ratio of medians, median over depths): " + ", ".join(
                 f"{label(m)} {ratios[m].median():.2f}x" for m in hvps if m in ratios) + "."
+        dead = by_method.get("dead_depths", pd.Series(dtype=float)).max()
+        if dead and np.isfinite(dead):
+            s += (f" These slopes run over {int(dead)} depths where the result was all zero or non-finite (from "
+                  f"n={int(by_method['first_dead'].min())}): the same arithmetic, values not checkable.")
         lines.append(s + " Arithmetic-bound theory says about 3x for any HVP (9 matmuls against 3) "
                      "and 2x to apply a stored linearization; step-count theory (launch-bound GPU) "
                      "says 1x, and 2x for rev-over-rev and linearize, which run twice as many "

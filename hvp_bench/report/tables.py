@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
+from hvp_bench.config import METHOD_NAMES
 
 DENSE = ("hessian_then_hvp", "naive_hvp")
 from hvp_bench.cost_model import (
@@ -142,49 +142,19 @@ def model_section(meta: dict, depth_rows: pd.DataFrame) -> list[str]:
 
 
 def slope_section(fits: pd.DataFrame, what: str) -> list[str]:
+    """Exponents per method: least squares (several ranges), Theil-Sen with its flags, dead points."""
     rows = []
     for _, f in fits.iterrows():
         m = f["method"]
-        rows.append([label(m), f["points"], ci(f), ci(f, "upper_"), ci(f, "local_"), ci(f, "floor_"),
+        status = f.get("robust_status", "ok")
+        robust = ci(f, "robust_") if status == "ok" else f"({ci(f, 'robust_')}) ⚠ {status}"
+        dead = f"† {int(f['dead_depths'])} (from {int(f['first_dead'])})" if f.get("dead_depths", 0) else "—"
+        rows.append([label(m), f["points"], ci(f), ci(f, "upper_"), ci(f, "local_"), ci(f, "floor_"), robust, dead,
                      f"{f['pred_overhead']} / {f['pred_arithmetic']}",
                      verdict(f["lo"], f["hi"], f["pred_overhead"], f["pred_arithmetic"])])
     return [md_table(["method", "points", f"slope in {what} [95% CI]", "upper half", "3 largest",
-                      "above the measured floor", "predicted (ovh / asym.)", "all points vs prediction"],
-                     rows), ""]
-
-
-def marginal_section(marginal: pd.DataFrame) -> list[str]:
-    """Seconds per extra layer and the per-layer cost in gradients, with CIs."""
-    # The dense methods cost ~ n^2: a per-layer slope means nothing for them.
-    marginal = marginal[~marginal["method"].isin(DENSE)] if len(marginal) else marginal
-    if marginal.empty:
-        return ["Too few depths for per-layer costs.", ""]
-    rows = [[label(r.method), r.points,
-             f"{us(r.per_layer_s)} [{us(r.per_layer_lo)}, {us(r.per_layer_hi)}]", ms(r.intercept_s),
-             f"{num(r.ratio)} [{num(r.ratio_lo)}, {num(r.ratio_hi)}]"]
-            for r in marginal.itertuples()]
-    return [md_table(["method", "depths", "µs per extra layer [95% CI]", "intercept (depth 0)",
-                      "per-layer cost in gradients [95% CI]"], rows),
-            "", "(The dense methods grow as n², so they have no per-layer cost; see the exponents above.)", ""]
-
-
-def variants_section(costs: pd.DataFrame) -> list[str]:
-    """Per-layer cost of every (variant, method) and its ratio to the run's best gradient."""
-    costs = costs[~costs["method"].isin(DENSE)]
-    if costs.empty:
-        return []
-    variants = list(dict.fromkeys(costs["variant"]))
-    table = costs.set_index(["method", "variant"])
-    methods = [m for m in (*METHOD_NAMES, FLOOR_METHOD) if m in set(costs["method"])]
-
-    def cell(m, v):
-        if (m, v) not in table.index:
-            return "—"
-        r = table.loc[(m, v)]
-        return f"{us(r['per_vector_s'])} ({num(r['ratio'])}× [{num(r['ratio_lo'])}, {num(r['ratio_hi'])}])"
-
-    rows = [[label(m), *[cell(m, v) for v in variants]] for m in methods]
-    return [md_table(["method", *[f"`{v}`" for v in variants]], rows), ""]
+                      "above the measured floor", "Theil-Sen [95% CI over repeats and runs]", "dead points",
+                      "predicted (ovh / asym.)", "all points vs prediction"], rows), ""]
 
 
 def memory_section(mem: pd.DataFrame) -> list[str]:
@@ -206,14 +176,23 @@ def memory_section(mem: pd.DataFrame) -> list[str]:
     ]
 
 
-def ratio_section(ratios: pd.DataFrame, above_floor: pd.DataFrame) -> list[str]:
-    """Per depth: each method's median over the gradient's, raw and with the floor subtracted."""
+def ratio_section(ratios: pd.DataFrame, above_floor: pd.DataFrame, dead: pd.DataFrame | None = None) -> list[str]:
+    """Per depth: each method's median over the gradient's, raw and with the floor subtracted.
+
+    Args:
+      dead: depth (index) by method, True where that result was dead (scaling.dead_points):
+        those cells get a † (as does a depth where the gradient's was).
+    """
     if ratios.empty:
         return ["The run has no gradient baseline: no ratios.", ""]
     cols = list(ratios.columns)
+    dead = pd.DataFrame() if dead is None else dead
+
+    def is_dead(d, c):
+        return any(k in dead and d in dead.index and bool(dead.at[d, k]) for k in (c, "gradient"))
 
     def cell(d, c):
-        raw = num(ratios.loc[d, c])
+        raw = num(ratios.loc[d, c]) + (" †" if is_dead(d, c) else "")
         if above_floor.empty or c not in above_floor or d not in above_floor.index:
             return raw
         return f"{raw} ({num(above_floor.loc[d, c])})"
@@ -223,7 +202,9 @@ def ratio_section(ratios: pd.DataFrame, above_floor: pd.DataFrame) -> list[str]:
                                                    if not above_floor.empty and c in above_floor else "")
                for c in cols]
     rows.append(["**median**", *medians])
-    return [md_table(["depth", *[label(c) for c in cols]], rows), ""]
+    note = ["†: the result there was all zero or non-finite (a dead network; its time is that of the "
+            "same arithmetic).", ""] if any(is_dead(d, c) for d in ratios.index for c in cols) else []
+    return [md_table(["depth", *[label(c) for c in cols]], rows), ""] + note
 
 
 def problems_section(summary: pd.DataFrame) -> list[str]:
@@ -258,9 +239,14 @@ def compare_section(cmp: pd.DataFrame, name_a: str, name_b: str, compare_dir, ba
     if cmp.empty:
         return lines + ["No matched points between the two runs.", ""]
     table = cmp.pivot_table(index=["width", "depth"], columns="method", values="speedup")
+    dead = (cmp.pivot_table(index=["width", "depth"], columns="method", values="dead", aggfunc="any", fill_value=False)
+            if "dead" in cmp else pd.DataFrame(False, index=table.index, columns=table.columns))
     cols = [m for m in METHOD_NAMES if m in table]
-    rows = [[int(w), int(d), *[num(table.loc[(w, d), c]) for c in cols]] for w, d in table.index]
+    rows = [[int(w), int(d), *[num(table.loc[(w, d), c]) + (" †" if dead.loc[(w, d), c] else "") for c in cols]]
+            for w, d in table.index]
     lines += [md_table(["width", "depth", *[label(c) for c in cols]], rows), ""]
+    if dead[cols].to_numpy().any():
+        lines += ["†: the result there was all zero or non-finite in either run (a dead network).", ""]
     for m in cols:
         s = cmp[cmp["method"] == m]["speedup"]
         lines.append(f"- {label(m)}: {name_b} faster at {(s > 1).sum()} of {len(s)} "

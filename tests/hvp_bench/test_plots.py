@@ -7,7 +7,7 @@ import pytest
 
 from expkit.cli import run_cli
 from hvp_bench.cli import main_plot
-from hvp_bench.plots import plot_run
+from hvp_bench.plots import DEAD_LABEL, plot_run
 from hvp_bench.rundir import COLUMNS
 
 
@@ -58,3 +58,17 @@ def test_plot_script_refuses_a_directory_without_results(tmp_path, capsys):
         run_cli(main_plot, [str(tmp_path)])
     assert info.value.code == 2
     assert "has no runs.csv" in capsys.readouterr().err
+
+
+def test_dead_points_are_drawn_hollow_and_said_so(tmp_path):
+    run = tiny_run(tmp_path / "run")
+    rows = pd.read_csv(run / "runs.csv")
+    rows.loc[(rows["depth"] == 40) & (rows["status"] == "ok"), "nonzero"] = False
+    rows.to_csv(run / "runs.csv", index=False)
+    plot_run(run)
+    svg = (run / "hvp_compositions.svg").read_text()
+    assert DEAD_LABEL in svg
+    # Two methods dead at depth 40, each a white-faced marker (plus the legend's).
+    assert svg.count("fill: #ffffff; stroke: ") == 3
+    plot_run(tiny_run(tmp_path / "alive"))
+    assert DEAD_LABEL not in (tmp_path / "alive" / "hvp_compositions.svg").read_text()

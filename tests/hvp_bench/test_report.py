@@ -14,7 +14,7 @@ from hvp_bench.plots import LABELS
 from hvp_bench.report import HAND_END, HAND_START, write_report
 from hvp_bench.rundir import COLUMNS, split_sweeps
 from hvp_bench.scaling import fit_time_slopes
-from tests.helpers.synthetic_runs import TINY_RUN, synthetic_rows, write_run
+from tests.helpers.synthetic_runs import TINY_RUN, repeated_rows, synthetic_rows, write_run
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "report_hvp.py"
 
@@ -90,3 +90,41 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, case):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_report_flags_fits_and_marks_dead_points(tmp_path):
+    per_layer = {"gradient": 2e-7, "hvp_fwd_rev": 6e-7, "hvp_rev_rev": 4e-7}
+    depths = [50, 185, 321, 457, 592, 728, 864, 1000]
+    long = write_run(tmp_path / "long", repeated_rows(depths, per_layer, repeats=3, dead_from=660), depths)
+    write_report(long, n_boot=100)
+    report = (long / "report.md").read_text()
+    cost = report.split("## Cost per layer")[1].split("##")[0]
+    # Eight depths, three repeats, straight lines: headlines, with the repeats' range beside them.
+    assert "| gradient (baseline) | 8 | 0.2" in cost and "| 3 (0." in cost
+    assert "† 3 (from n=728)" in cost and "⚠" not in cost.split("⚠:")[0]
+    ratios = report.split("## HVP time in gradients, depth by depth")[1].split("##")[0]
+    assert ratios.count("†") == 2 * 3 + 1  # two HVPs at three dead depths, and the note
+    short = write_run(tmp_path / "short", repeated_rows([50, 525, 1000], per_layer, repeats=1), [50, 525, 1000])
+    write_report(short, n_boot=100)
+    cost = (short / "report.md").read_text().split("## Cost per layer")[1].split("##")[0]
+    assert "| gradient (baseline) | 3 | (0.2" in cost and ") ⚠ too few depths |" in cost and "†" not in cost.split("†:")[0]
+
+
+def test_bench_tables_mark_dead_depths_and_flag_variants(tmp_path):
+    from hvp_bench.bench_tables import write_bench_tables
+
+    depths = [50, 525, 1000]
+    rows = repeated_rows(depths, {"gradient": 2e-7, "hvp_fwd_rev": 6e-7}, repeats=2, dead_from=660)
+    rows += repeated_rows(depths, {"gradient": 3e-7, "hvp_fwd_rev": 5e-7}, repeats=2, dead_from=660, variant="fori")
+    run = write_run(tmp_path / "run", rows, depths)
+    meta = json.loads((run / "meta.json").read_text())
+    meta["config"].update(variants=["scan", "fori"], width=4)
+    (run / "meta.json").write_text(json.dumps(meta))
+    write_bench_tables(run, n_boot=100)
+    ratios = pd.read_csv(run / "hvp_over_gradient.csv", keep_default_na=False)
+    assert list(ratios["dead"]) == ["", "", "all"]
+    per_layer = pd.read_csv(run / "per_layer.csv").set_index("method")
+    assert per_layer.loc["gradient", "dead_depths"] == 1 and per_layer.loc["gradient", "status"] == "too few depths"
+    variants = pd.read_csv(run / "variants.csv").set_index(["variant", "method"])
+    assert variants.loc[("fori", "hvp_fwd_rev"), "ratio"] == pytest.approx(2.5, rel=0.05)  # over scan's gradient
+    assert (variants["status"] == "too few depths").all() and (variants["dead_depths"] == 1).all()
