@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from expkit.cli import EXIT_FAILURES, config_parser, run_cli
+from expkit.cli import EXIT_FAILURES, config_parser, dry_run, run_cli
 from expkit.config import ConfigError, load_config
 from expkit.lifecycle import RunRecord, complete_groups, todo
 from expkit.results import CsvLog, write_csv_atomic, write_json_atomic
@@ -39,13 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     """Parses the command line and runs or resumes; returns the exit status."""
     parser = config_parser(
         "Trace, diagonal, extreme eigenvalues and spectral density of the task's MLP from HVPs, "
-        "each checked against the dense Hessian, and their cost against depth."
+        "each checked against the dense Hessian, and their cost against depth.",
+        ["curvature --config configs/curvature.toml",
+         "curvature --config configs/curvature_smoke.toml --set seed=1 --out runs/try"],
     )
     parser.add_argument("--no-plots", action="store_true", help="skip drawing figures at the end")
     args = parser.parse_args(argv)
     config = load_config(CurvatureConfig, args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
     record = RunRecord.open(out, config)
+    if args.dry_run:
+        return dry_run(config, out)
     import jax
 
     if jax.device_count() < config.devices:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from expkit.config import ConfigError
 
@@ -29,9 +29,16 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def config_parser(description: str, default_out_root: str = "runs", **kwargs) -> OneLineParser:
-    """A parser with `--config FILE`, `--out DIR` and repeatable `--set KEY=VALUE`."""
-    parser = OneLineParser(description=description, **kwargs)
+def config_parser(description: str, examples: Sequence[str] = (), default_out_root: str = "runs",
+                  **kwargs) -> OneLineParser:
+    """A parser with `--config FILE`, `--out DIR` and repeatable `--set KEY=VALUE`.
+
+    Args:
+      examples: command lines shown under "examples:" in --help (tests run each).
+    """
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples) if examples else None
+    parser = OneLineParser(description=description, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
     parser.add_argument("--config", required=True, help="TOML config file (see configs/)")
     parser.add_argument(
         "--out", default=None,
@@ -41,9 +48,17 @@ def config_parser(description: str, default_out_root: str = "runs", **kwargs) ->
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a config key, e.g. --set seed=1 (repeatable)",
     )
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check the config and the output directory, say where the run would go, and stop")
     parser.add_argument("--redraw", action="store_true",
                         help="on a run that is already complete, redraw its figures and summaries")
     return parser
+
+
+def dry_run(config, out) -> int:
+    """What --dry-run prints once the config and --out are checked: 0."""
+    print(f"config {config.name!r} is valid; the run would write to {out}")
+    return 0
 
 
 def run_cli(main: Callable[..., int | None], *args) -> None:

@@ -58,7 +58,10 @@ def report(item: Any) -> None:
     worker dies or runs out of time.
     """
     if _connection is not None:
-        _connection.send(("progress", item))
+        try:
+            _connection.send(("progress", item))
+        except (BrokenPipeError, ConnectionResetError, EOFError):  # the parent is gone (Ctrl-C): end quietly
+            os._exit(0)
 
 
 def one_line(e: BaseException) -> str:
@@ -120,7 +123,10 @@ def _serve(connection, parent_pid: int, initializer: Callable | str | None, init
             answer = ("result", _resolve(fn)(*args))
         except Exception as e:  # sent back whole; the parent decides what it means
             answer = ("error", one_line(e), traceback.format_exc())
-        connection.send(answer)
+        try:
+            connection.send(answer)
+        except (BrokenPipeError, ConnectionResetError, EOFError):  # the parent closed the pipe: end quietly
+            os._exit(0)
 
 
 class Worker:

@@ -16,17 +16,22 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from expkit.cli import EXIT_FAILURES, OneLineParser, config_parser, run_cli
+from expkit.cli import EXIT_FAILURES, OneLineParser, config_parser, dry_run, run_cli
 from expkit.config import load_config
 from hvp_bench.config import HVPConfig
 
 
 def main_run(argv: Sequence[str] | None = None) -> int:
     """Run (or resume) a sweep, print its table of medians, draw its figures."""
-    parser = _device_parser("Time Hessian-vector products on MLPs of growing depth.")
+    parser = _device_parser("Time Hessian-vector products on MLPs of growing depth.", [
+        "hvp-run --config configs/hvp_homework.toml",
+        "hvp-run --config configs/hvp_smoke.toml --set depths=[2,4] --set num_runs=5 --out runs/try",
+        "hvp-run --config configs/hvp_gpu.toml --device gpu"])
     parser.add_argument("--no-plots", action="store_true", help="skip drawing figures at the end")
     args = parser.parse_args(argv)
     config = _load(args)
+    if args.dry_run:
+        return _dry_run(config, args)
 
     from hvp_bench.plots import plot_run
     from hvp_bench.rundir import format_summary, load_run, summarize_runs
@@ -43,9 +48,9 @@ def main_run(argv: Sequence[str] | None = None) -> int:
     return _exit_status(summary)
 
 
-def _device_parser(description: str) -> argparse.ArgumentParser:
+def _device_parser(description: str, examples: Sequence[str]) -> argparse.ArgumentParser:
     """The config parser plus `--device`, which overrides the config's device."""
-    parser = config_parser(description)
+    parser = config_parser(description, examples)
     parser.add_argument("--device", choices=["auto", "cpu", "gpu"], help="overrides the config's device")
     return parser
 
@@ -54,6 +59,15 @@ def _load(args: argparse.Namespace) -> HVPConfig:
     """The validated config of parsed arguments, `--device` applied last."""
     overrides = args.overrides + ([f"device={args.device}"] if args.device else [])
     return load_config(HVPConfig, args.config, overrides)
+
+
+def _dry_run(config: HVPConfig, args: argparse.Namespace) -> int:
+    from expkit.lifecycle import RunRecord
+    from hvp_bench.sweep import MEASUREMENT_KEYS
+
+    out = args.out or f"runs/{config.name}"
+    RunRecord.open(out, config, MEASUREMENT_KEYS)  # refuses another config's directory
+    return dry_run(config, out)
 
 
 def _exit_status(summary) -> int:
@@ -68,9 +82,13 @@ def _exit_status(summary) -> int:
 
 def main_bench(argv: Sequence[str] | None = None) -> int:
     """Compile time of every method and each HVP's time in gradients, per depth."""
-    parser = _device_parser("Compile time and HVP/gradient time ratio of every method.")
+    parser = _device_parser("Compile time and HVP/gradient time ratio of every method.", [
+        "hvp-bench --config configs/bench_methods.toml",
+        "hvp-bench --config configs/bench_methods.toml --set depths=[2,5] --set num_runs=3 --out runs/try"])
     args = parser.parse_args(argv)
     config = _load(args)
+    if args.dry_run:
+        return _dry_run(config, args)
 
     from hvp_bench.bench_tables import write_bench_tables
     from hvp_bench.rundir import load_run, summarize_runs

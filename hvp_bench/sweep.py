@@ -168,8 +168,7 @@ class _Sweep:
         def show(item) -> None:  # at most once a second: the bar must not compete with the timing
             if item is not None and time.monotonic() - shown[0] > 1.0:
                 shown[0] = time.monotonic()
-                # (variant, method) while compiling and preparing, the method's name while timing
-                label = "/".join(item) + " compiling" if isinstance(item, tuple) else f"{item} timing"
+                label = "/".join(map(str, item)) if isinstance(item, tuple) else str(item)
                 bar.set_postfix_str(f"depth={depth} width={width} {label}")
 
         while todo:

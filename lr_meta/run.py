@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
-from expkit.cli import EXIT_FAILURES, config_parser, run_cli
+from expkit.cli import EXIT_FAILURES, config_parser, dry_run, run_cli
 from expkit.config import ConfigError
 from expkit.fits import loglog_slope
 from expkit.lifecycle import RunRecord
@@ -62,12 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         "Tune the T step sizes of gradient descent on ½‖x‖² by meta gradient descent, "
         "certify the result, and compare schedules on ill-conditioned quadratics; with "
         "study = \"horizon\" or \"training\" in the config, time the three hypergradients "
-        "against T or tune schedules for logistic regression."
+        "against T or tune schedules for logistic regression.",
+        ["lr-meta --config configs/lr_meta.toml",
+         "lr-meta --config configs/lr_meta_smoke.toml --set beta=0.01 --set meta_steps=500",
+         "lr-meta --config configs/lr_meta_horizon.toml",
+         "lr-meta --config configs/lr_meta_training.toml"],
     )
     args = parser.parse_args(argv)
     config = load(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
     record = RunRecord.open(out, config)
+    if args.dry_run:
+        return dry_run(config, out)
     if config.study != "task":
         from lr_meta import studies
 

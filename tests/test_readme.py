@@ -15,8 +15,22 @@ def test_library_example_runs_exactly_as_written(capsys):
     assert re.match(r"compiled in \d+\.\d\d s; median \d+ µs per HVP\n", capsys.readouterr().out)
 
 
-def test_quick_start_commands_name_real_files():
-    quick = README[README.index("## Quick start"):README.index("## Task 1")]
-    for path in re.findall(r"(configs/\S+\.toml|scripts/\S+\.py)", quick):
+def quick_start_lines() -> list[str]:
+    """The command lines of README's quick start (its first bash block)."""
+    section = README[README.index("## Quick start"):]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_quick_start_is_two_commands_naming_real_files():
+    lines = quick_start_lines()
+    assert lines == ['pip install -e ".[test]" && python scripts/run_hvp.py --config configs/hvp_homework.toml',
+                     "pytest"]
+    for path in re.findall(r"(configs/\S+\.toml|scripts/\S+\.py)", lines[0]):
         assert (ROOT / path).is_file(), path
-    assert 'pip install -e ".[test]"' in quick and "\npytest\n" in quick
+
+
+def test_ci_runs_the_quick_start_lines_exactly_as_written():
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    start = ci.index("# --- README quick start ---")
+    assert ci[start + 1:start + 3] == quick_start_lines()

@@ -188,3 +188,43 @@ def test_console_command_help(command, capsys):
         getattr(importlib.import_module(module), name)(["--help"])
     assert info.value.code == 0
     assert "usage:" in capsys.readouterr().out
+
+
+def help_examples() -> list[tuple[str, list[str]]]:
+    """(command, argv) of every example line under "examples:" in a console command's --help."""
+    import contextlib
+    import importlib
+    import io
+    import shlex
+
+    found = []
+    for command, target in sorted(console_scripts().items()):
+        module, name = target.split(":")
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text), pytest.raises(SystemExit):
+            getattr(importlib.import_module(module), name)(["--help"])
+        if "examples:" in text.getvalue():
+            for line in text.getvalue().split("examples:", 1)[1].strip().splitlines():
+                words = shlex.split(line)
+                assert words[0] == command, line
+                found.append((command, words[1:]))
+    return found
+
+
+def test_every_command_with_a_config_shows_examples():
+    assert {c for c, _ in help_examples()} == {"hvp-run", "hvp-bench", "lr-meta", "curvature"}
+
+
+@pytest.mark.parametrize("command, argv", help_examples(), ids=lambda x: x if isinstance(x, str) else " ".join(x))
+def test_every_help_example_is_a_valid_command(command, argv, tmp_path, capsys):
+    # --dry-run checks the config, its --set overrides and the output directory, and stops.
+    import importlib
+
+    module, name = console_scripts()[command].split(":")
+    argv = [a for a in argv]
+    if "--out" in argv:
+        argv[argv.index("--out") + 1] = str(tmp_path / "out")
+    with pytest.raises(SystemExit) as info:
+        getattr(importlib.import_module(module), name)([*argv, "--dry-run"])
+    assert info.value.code == 0, capsys.readouterr().err
+    assert "is valid" in capsys.readouterr().out
