@@ -38,6 +38,11 @@ def load_config(cls: type, path: str | Path | None = None, overrides: typing.Seq
       ConfigError: missing or unreadable file, bad TOML, unknown key, wrong type,
         impossible value.
     """
+    return config_from_dict(cls, read_raw(path, overrides))
+
+
+def read_raw(path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> dict[str, Any]:
+    """The keys of a TOML file with `key=value` overrides applied, not yet validated."""
     raw: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -54,7 +59,7 @@ def load_config(cls: type, path: str | Path | None = None, overrides: typing.Seq
         if not sep or not key.strip():
             raise ConfigError(f"--set expects key=value, got {item!r}")
         raw[key.strip()] = _parse_value(text.strip())
-    return config_from_dict(cls, raw)
+    return raw
 
 
 def config_from_dict(cls: type, raw: dict[str, Any]):
@@ -141,6 +146,53 @@ def _linspace_table(key: str, table: dict) -> list[int]:
     if table["num"] < 1:
         raise ConfigError(f"config key {key!r}: num must be >= 1, got {table['num']}")
     return [int(n) for n in np.linspace(table["start"], table["stop"], table["num"], dtype=int)]
+
+
+def key(default: Any, *, ge: float | None = None, gt: float | None = None, le: float | None = None,
+        lt: float | None = None, nonempty: bool = False, distinct: bool = False, name: bool = False) -> Any:
+    """A config field with its bounds, checked whenever the config is built (`Config`).
+
+    Bounds on a tuple apply to each item; `nonempty` and `distinct` to the tuple itself;
+    `name` asks for a non-empty string without '/' (a run directory's name).
+    """
+    bounds = {k: v for k, v in dict(ge=ge, gt=gt, le=le, lt=lt).items() if v is not None}
+    return dataclasses.field(default=default, metadata={"bounds": bounds, "nonempty": nonempty,
+                                                        "distinct": distinct, "name": name})
+
+
+_RELATIONS = {"ge": (">=", lambda a, b: a >= b), "gt": (">", lambda a, b: a > b),
+              "le": ("<=", lambda a, b: a <= b), "lt": ("<", lambda a, b: a < b)}
+
+
+def check_keys(config) -> None:
+    """Checks every field of `config` against the bounds `key(...)` declared; ConfigError names the key."""
+    for f in dataclasses.fields(config):
+        value, meta = getattr(config, f.name), f.metadata
+        shown = list(value) if isinstance(value, tuple) else value
+        if meta.get("name"):
+            require(isinstance(value, str) and bool(value) and "/" not in value,
+                    f"config key {f.name!r} must be a non-empty name without '/'")
+        if meta.get("nonempty"):
+            require(len(value) > 0, f"config key {f.name!r} must not be empty")
+        if meta.get("distinct"):
+            require(len(set(value)) == len(value), f"config key {f.name!r} lists a value twice: {shown}")
+        for relation, bound in meta.get("bounds", {}).items():
+            word, holds = _RELATIONS[relation]
+            items = value if isinstance(value, tuple) else (value,)
+            require(all(holds(item, bound) for item in items),
+                    f"config key {f.name!r} must be {word} {bound:g}, got {shown}")
+
+
+class Config:
+    """Base of the suite's config dataclasses: declared bounds first, then `check()` for rules
+    that relate several keys."""
+
+    def __post_init__(self):
+        check_keys(self)
+        self.check()
+
+    def check(self) -> None:
+        """Rules across keys; each failure a one-line ConfigError (`require`)."""
 
 
 def require(condition: bool, message: str) -> None:

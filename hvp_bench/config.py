@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from expkit.config import ConfigError, config_to_dict, load_config, require
+from expkit.config import Config, ConfigError, config_to_dict, key, load_config, require
 from secondorder.method_names import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
 from secondorder.variants import parse_variant
 
@@ -21,20 +21,20 @@ __all__ = ["FLOOR_METHOD", "METHOD_NAMES", "TASK_METHODS", "ConfigError", "HVPCo
 
 
 @dataclasses.dataclass(frozen=True)
-class HVPConfig:
+class HVPConfig(Config):
     """One hvp_bench sweep: models of growing depth x methods x timed runs.
 
     The model is the task's MLP: `layer_sizes = [input_size] + [width] * depth +
     [output_size]`, so `depth` counts hidden layers and P ~= depth * width**2.
     """
 
-    name: str = "hvp"
+    name: str = key("hvp", name=True)
     # The task: ns = np.linspace(50, 1000, 15, dtype=int) hidden layers.
-    depths: tuple[int, ...] = tuple(int(n) for n in np.linspace(50, 1000, 15, dtype=int))
-    width: int = 4
-    input_size: int = 4
-    output_size: int = 1
-    batch: int = 1
+    depths: tuple[int, ...] = key(tuple(int(n) for n in np.linspace(50, 1000, 15, dtype=int)), ge=1, nonempty=True)
+    width: int = key(4, ge=1)
+    input_size: int = key(4, ge=1)
+    output_size: int = key(1, ge=1)
+    batch: int = key(1, ge=1)
     dtype: Literal["float32", "float64"] = "float32"
     # How float32 matmuls run. "highest" is true float32; JAX's "default" lets recent
     # GPUs use TF32 (an H100 does), which is faster and less precise. Recorded in
@@ -48,21 +48,21 @@ class HVPConfig:
     # ("-jvp"), the exact GELU ("-exact") and a block of vectors per call ("-k16");
     # "torch", "torch-func", "torch-compile": the same network in PyTorch, an optional
     # extra (pip install -e ".[peers]"; hvp_bench/torch_peer.py).
-    variants: tuple[str, ...] = ("scan",)
+    variants: tuple[str, ...] = key(("scan",), nonempty=True)
     # Weights are init_scale * N(0, 1) ("normal", the task's own with scale 1.0), or
     # divided by sqrt(fan_in) ("fan_in"). Neither keeps a deep GELU chain alive at every
     # width; runs.csv records whether each result was finite and non-zero.
     init: Literal["normal", "fan_in"] = "normal"
-    init_scale: float = 1.0
-    methods: tuple[str, ...] = ("hessian_then_hvp", "naive_hvp", "hvp_rev_rev")
-    num_runs: int = 10
-    warmup: int = 1
+    init_scale: float = key(1.0, gt=0)
+    methods: tuple[str, ...] = key(("hessian_then_hvp", "naive_hvp", "hvp_rev_rev"), nonempty=True, distinct=True)
+    num_runs: int = key(10, ge=1)
+    warmup: int = key(1, ge=0)
     # At each (depth, width) every method is compiled and warmed up, then timed run by
     # run, all methods in each round: "shuffled" in an order drawn from (seed, depth,
     # width) each round, or "round_robin" in config order, so that slow drift of a
     # shared machine spreads over all methods instead of landing on the last one.
     order: Literal["shuffled", "round_robin"] = "shuffled"
-    seed: int = 0
+    seed: int = key(0, ge=0)
     # "cpu" and "gpu" pin the JAX platform of the measuring process (an error if it is
     # not available); "auto" takes JAX's default. runs.csv records the backend used.
     device: Literal["auto", "cpu", "gpu"] = "auto"
@@ -72,32 +72,21 @@ class HVPConfig:
     # The most seconds one method may take at one point (compile, build, warm-up and
     # timed runs together) before its worker is killed and the point recorded as
     # `timeout`; 0: no limit.
-    point_timeout_s: float = 600.0
+    point_timeout_s: float = key(600.0, ge=0)
     # A (variant, method) whose compile took longer than this at one depth is skipped at
     # the deeper depths (the unrolled form's compile grows with depth); 0: no limit.
-    compile_budget_s: float = 0.0
+    compile_budget_s: float = key(0.0, ge=0)
     # Dense-Hessian points predicted above this are skipped; 0 means a safe fraction of
     # the free host (CPU) or device (GPU) memory.
-    memory_budget_gb: float = 0.0
+    memory_budget_gb: float = key(0.0, ge=0)
     # Columns of the dense Hessian built per vectorised block; 0 builds all at once
     # (jax.hessian). Blocks bound the temporaries to block x activations.
-    hessian_block: int = 0
+    hessian_block: int = key(0, ge=0)
     # Widths swept at the fixed depth `width_depth` after the depth sweep; empty: none.
-    widths: tuple[int, ...] = ()
-    width_depth: int = 100
+    widths: tuple[int, ...] = key((), ge=1)
+    width_depth: int = key(100, ge=1)
 
-    def __post_init__(self):
-        require(bool(self.name) and "/" not in self.name, "config key 'name' must be a non-empty name without '/'")
-        require(len(self.depths) > 0, "config key 'depths' must not be empty")
-        require(all(d >= 1 for d in self.depths), f"config key 'depths' must be >= 1, got {list(self.depths)}")
-        for key in ("width", "width_depth", "input_size", "output_size", "batch", "num_runs"):
-            require(getattr(self, key) >= 1, f"config key {key!r} must be >= 1, got {getattr(self, key)}")
-        require(self.warmup >= 0, f"config key 'warmup' must be >= 0, got {self.warmup}")
-        require(self.hessian_block >= 0, f"config key 'hessian_block' must be >= 0, got {self.hessian_block}")
-        require(self.init_scale > 0, f"config key 'init_scale' must be > 0, got {self.init_scale}")
-        for key in ("memory_budget_gb", "point_timeout_s", "compile_budget_s"):
-            require(getattr(self, key) >= 0, f"config key {key!r} must be >= 0, got {getattr(self, key)}")
-        require(len(self.variants) > 0, "config key 'variants' must not be empty")
+    def check(self):
         canonical = []
         for text in self.variants:
             try:
@@ -111,9 +100,6 @@ class HVPConfig:
         require(not peers or importlib.util.find_spec("torch") is not None,
                 f"config key 'variants': {', '.join(peers)} need(s) PyTorch, which is not installed: "
                 'pip install -e ".[peers]"')
-        require(all(w >= 1 for w in self.widths), f"config key 'widths' must be >= 1, got {list(self.widths)}")
-        require(len(self.methods) > 0, "config key 'methods' must not be empty")
         for m in self.methods:
             require(m in METHOD_NAMES, f"config key 'methods': unknown method {m!r} (known: {', '.join(METHOD_NAMES)})")
-        require(len(set(self.methods)) == len(self.methods), "config key 'methods' lists a method twice")
         require(len(set(self.depths)) == len(self.depths), "config key 'depths' lists a depth twice")

@@ -5,7 +5,7 @@ from typing import Literal
 
 import pytest
 
-from expkit.config import ConfigError, config_to_dict, load_config, require
+from expkit.config import Config, ConfigError, config_to_dict, key, load_config, require
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +32,8 @@ def test_defaults_file_and_overrides(tmp_path):
 
 
 @pytest.mark.parametrize("override, match", [
-    ("stpes=3", "unknown config key 'stpes' \\(known keys: mode, name, rate, sizes, steps, verbose\\)"),
+    ("stpes=3", "unknown config key 'stpes' \\(did you mean 'steps'\\?\\)"),
+    ("zzz=3", "unknown config key 'zzz' \\(known keys: mode, name, rate, sizes, steps, verbose\\)"),
     ("steps=1.5", "'steps' must be an integer"),
     ("steps=0", "'steps' must be >= 1"),
     ("rate=inf", "'rate' must be finite"),
@@ -57,3 +58,27 @@ def test_unreadable_files(tmp_path):
         load_config(Toy, tmp_path / "bad.toml")
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config(Toy, tmp_path)  # a directory
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounded(Config):
+    name: str = key("run", name=True)
+    n: int = key(3, ge=1)
+    rate: float = key(0.5, gt=0, lt=1)
+    sizes: tuple[int, ...] = key((1, 2), ge=1, nonempty=True, distinct=True)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("n=0", "config key 'n' must be >= 1, got 0"),
+    ("rate=1", "config key 'rate' must be < 1, got 1.0"),
+    ("rate=0", "config key 'rate' must be > 0, got 0.0"),
+    ("sizes=[]", "config key 'sizes' must not be empty"),
+    ("sizes=[2, 2]", "config key 'sizes' lists a value twice: [2, 2]"),
+    ("sizes=[3, 0]", "config key 'sizes' must be >= 1, got [3, 0]"),
+    ("name='a/b'", "config key 'name' must be a non-empty name without '/'"),
+])
+def test_declared_bounds_are_checked_with_one_line_naming_the_key(override, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(Bounded, None, [override])
+    assert str(info.value) == message
+    assert Bounded(n=1, rate=0.99, sizes=(5,)).sizes == (5,)
