@@ -36,7 +36,6 @@ from hvp_bench.config import FLOOR_METHOD
 from secondorder.variants import Variant
 
 TORCH_METHODS = ("gradient", "hvp_rev_rev", "hvp_fwd_rev", "hvp_rev_fwd", FLOOR_METHOD)
-INSTALL_HINT = 'pip install -e ".[peers]"'
 
 
 class NoEquivalent(ValueError):

@@ -60,8 +60,3 @@ def constant(alpha: float, knots: int) -> np.ndarray:
     """θ of the constant schedule α: (knots,)."""
     return np.full(knots, np.log(alpha))
 
-
-def fit_knots(alpha: np.ndarray, knots: int) -> np.ndarray:
-    """θ (knots,) whose schedule is closest to `alpha` (T,) in log space (least squares)."""
-    alpha = np.asarray(alpha, np.float64)
-    return np.linalg.lstsq(basis(alpha.size, knots), np.log(alpha), rcond=None)[0]

@@ -40,8 +40,3 @@ def test_basis_is_the_jacobian_of_log_alpha():
         jnp.asarray(theta))
     np.testing.assert_allclose(jac, schedule.basis(25, 4), atol=1e-14)
     assert schedule.basis(6, 1).shape == (6, 1)
-
-
-def test_fit_knots_recovers_a_schedule_it_can_represent():
-    theta = np.array([-1.0, -3.0, -2.0])
-    np.testing.assert_allclose(schedule.fit_knots(schedule.alphas(theta, 21), 3), theta, atol=1e-12)
