@@ -34,3 +34,14 @@ def test_ci_runs_the_quick_start_lines_exactly_as_written():
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     start = ci.index("# --- README quick start ---")
     assert ci[start + 1:start + 3] == quick_start_lines()
+
+
+def test_headline_numbers_are_what_the_code_computes_from_the_result_files():
+    import importlib
+
+    blocks = re.findall(r"<!-- headlines:(\w+) (\S+) -->\n(.*?)\n<!-- /headlines -->", README, re.S)
+    assert {module for module, _, _ in blocks} == {"hvp_bench", "lr_meta", "curvature"}
+    for module, run_dir, text in blocks:
+        lines = importlib.import_module(f"{module}.headlines").headline_lines(ROOT / run_dir)
+        expected = "\n".join(lines).replace(str(ROOT / run_dir), run_dir)
+        assert text == expected, f"README's {module} headlines differ from {run_dir}"
