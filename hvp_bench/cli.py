@@ -33,6 +33,7 @@ def main_run(argv: Sequence[str] | None = None) -> int:
     if args.dry_run:
         return _dry_run(config, args)
 
+    from hvp_bench.figure_text import LABELS
     from hvp_bench.plots import plot_run
     from hvp_bench.rundir import format_summary, load_run, summarize_runs
     from hvp_bench.sweep import run_sweep
@@ -41,7 +42,7 @@ def main_run(argv: Sequence[str] | None = None) -> int:
     if out_dir is None:
         return 0
     summary = summarize_runs(load_run(out_dir)[0])
-    print(format_summary(summary))
+    print(format_summary(summary, LABELS))
     if not args.no_plots:
         for path in plot_run(out_dir):
             print(f"wrote {path}")

@@ -2,14 +2,17 @@
 
 Each `figure_*` function takes summaries and returns a matplotlib `Figure`; nothing here
 touches pyplot, the backend or global rcParams, so importing this module is safe in a
-notebook. `plot_run(run_dir)` draws every figure of a run into its directory.
+notebook. `plot_run(run_dir)` draws every figure of a run into its directory. Names,
+axis labels and titles come from hvp_bench.figure_text (one vocabulary for all figures).
 
-Which statistic each figure shows (also written in its title):
-- task_timings: the task's three timings against depth, **mean ± 1 standard
-  deviation** over the timed runs (the task asks for exactly that), linear and log y.
-- hvp_compositions, width_sweep: **median**, bars from the 25th to the 75th percentile
-  (medians resist the outliers a shared machine produces; the report uses them too).
-- compile_times: one compile per point, no statistic.
+Which statistic each figure shows (also written on it):
+- task_timings: the homework's three timings against depth. Left, linear axis: **mean ±
+  1 standard deviation** over the timed runs (what the homework asks for). Right, log
+  axis: **median with bars from the 25th to the 75th percentile**, which stay above zero
+  (mean - std does not, for noisy fast calls) and match the printed table's medians.
+- hvp_compositions, width_sweep, variants: **median** and quartile bars (medians resist
+  the outliers a shared machine produces; the report uses them too).
+- compile_times, variants_compile: one compile per point, no statistic.
 Skipped (over the memory budget) and failed points are drawn as markers on the x axis,
 so a missing point is never silently missing. Dead points (the result all zero or
 non-finite: hvp_bench.rundir.is_dead) are drawn hollow, in every figure of hvp_bench.
@@ -25,54 +28,30 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from hvp_bench import figure_text as words
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
+from hvp_bench.figure_text import DEAD_LABEL, LABELS, MEAN_STD, MEDIAN_IQR, decorate, label, title
 from hvp_bench.rundir import is_dead, load_run, load_summary, summarize_runs, variants_of
 
-LABELS = {
-    "hessian_then_hvp": "(1) full Hessian + naive HVP",
-    "naive_hvp": "(2) naive HVP, Hessian given",
-    "hvp_rev_rev": "(3) autograd HVP, rev-over-rev",
-    "hvp_fwd_rev": "fwd-over-rev HVP",
-    "hvp_rev_fwd": "rev-over-fwd HVP",
-    "hvp_linearize": "linearize + apply",
-    "hvp_linearized_apply": "apply stored linearization",
-    "hvp_by_hand": "HVP by hand (R-operator)",
-    "gradient": "gradient (baseline)",
-    FLOOR_METHOD: "dispatch floor (a trivial call)",
-}
+__all__ = ["COLORS", "DEAD_LABEL", "LABELS", "MEAN_STD", "MEDIAN_IQR", "draw_points", "label", "legend", "mark_dead",
+           "plot_run", "save_figure", "title"]
+
 COLORS = dict(zip((*METHOD_NAMES, FLOOR_METHOD), matplotlib.colormaps["tab10"].colors))
-VARIANT_STYLES = ("-", "--", ":", "-.")
-STATUS_MARKERS = {"skipped": "x", "failed": "X"}
-MEAN_STD = "mean ± 1 std over runs"
-MEDIAN_IQR = "median, bars 25th-75th percentile over runs"
-DEAD_LABEL = "hollow: result all zero or non-finite (dead network)"
+STATUS_MARKERS = {"skipped": "x", "failed": "X", "timeout": "X"}
+OWN_FIGURES_UP_TO = 3
+"""Runs with at most this many variants get every figure for each variant; with more,
+the first variant alone, and the variants figures compare them all."""
 
 
-def label(method: str) -> str:
-    return LABELS.get(method, method)
-
-
-def title(meta: dict, what: str, show_width: bool = True, variant: str | None = None) -> str:
-    """`what` over a line naming the model, precision, variant and device of the run."""
-    config, env = meta.get("config", {}), meta.get("environment", {})
-    width = f"width {config.get('width', '?')}, " if show_width else ""
-    # Runs from before the key existed ran with JAX's default precision (TF32 on an H100).
-    precision = config.get("matmul_precision", "default")
-    variant = variant or meta.get("_variant") or (config.get("variants") or config.get("forms")
-                                                  or [config.get("form", "?")])[0]
-    return (f"{what}\n{width}batch {config.get('batch', '?')}, {config.get('dtype', '?')} "
-            f"(matmul precision {precision}), variant {variant}, {env.get('device', '?')}")
-
-
-def mark_dead(ax, xs, ys, dead, color) -> None:
+def mark_dead(ax, xs, ys, dead, color, legend: bool = True) -> None:
     """Draws the dead points among (xs, ys) hollow (over a filled marker, if any) and, once
-    per axes, a legend entry saying what hollow means."""
+    per axes unless `legend` is False, a legend entry saying what hollow means."""
     dead = np.asarray(dead, bool)
     if not dead.any():
         return
     ax.plot(np.asarray(xs, float)[dead], np.asarray(ys, float)[dead], "o", markersize=7, markerfacecolor="white",
             markeredgecolor=color, markeredgewidth=1.2, linestyle="none", zorder=3)
-    if DEAD_LABEL not in ax.get_legend_handles_labels()[1]:
+    if legend and DEAD_LABEL not in ax.get_legend_handles_labels()[1]:
         ax.plot([], [], "o", markerfacecolor="white", markeredgecolor="0.3", linestyle="none", label=DEAD_LABEL)
 
 
@@ -122,36 +101,60 @@ def _axes(figsize=(10.5, 5.5), ncols: int = 1):
     return fig, fig.subplots(1, ncols)
 
 
+def legend(ax, **kwargs) -> None:
+    """The axes' legend, what hollow markers mean last."""
+    pairs = list(zip(*ax.get_legend_handles_labels()))
+    pairs.sort(key=lambda pair: pair[1] == DEAD_LABEL)
+    if pairs:
+        handles, labels = zip(*pairs)
+        ax.legend(handles, labels, **kwargs)
+
+
 def _legend_outside(ax) -> None:
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    legend(ax, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+
+
+def _runs(summary: pd.DataFrame) -> str:
+    """"10 runs", or "3-10 runs" where points were timed a different number of times."""
+    counts = summary.loc[summary["status"] == "ok", "runs"]
+    if counts.empty:
+        return "runs"
+    lo, hi = int(counts.min()), int(counts.max())
+    return f"{hi} runs" if lo == hi else f"{lo}-{hi} runs"
 
 
 def figure_task_timings(summary: pd.DataFrame, meta: dict) -> Figure:
-    """The task's three timings against depth, mean ± 1 std, linear and log y."""
-    fig, axes = _axes((13, 5.5), ncols=2)
-    for ax, scale in zip(axes, ("linear", "log")):
-        draw_points(ax, summary, TASK_METHODS, "depth", stat="mean")
+    """The homework's three timings against depth: mean ± 1 std on a linear axis (as asked),
+    median and quartiles on a log axis (never below zero)."""
+    fig, axes = _axes((13, 5.8), ncols=2)
+    runs = _runs(summary[summary["method"].isin(TASK_METHODS)])
+    panels = (("linear", "mean", f"Linear axis: {MEAN_STD.replace('runs', runs)}"),
+              ("log", "median", f"Log axis: {MEDIAN_IQR.replace('runs', runs)}\n"
+                                "(these bars cannot go below zero; mean − std can)"))
+    for ax, (scale, stat, heading) in zip(axes, panels):
+        draw_points(ax, summary, TASK_METHODS, "depth", stat=stat)
         ax.set_yscale(scale)
-        ax.set_xlabel("Number of layers")  # the task's label; n counts hidden layers
-        ax.set_ylabel("Computation time (s)")
-        ax.set_title(f"{scale} y")
+        ax.set_xlabel(words.DEPTH)
+        ax.set_ylabel(words.TIME)
+        ax.set_title(heading, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(title(meta, f"The task's three timings ({MEAN_STD})"))
+    legend(axes[0], fontsize=9, loc="upper left")
+    decorate(fig, meta, "Time for one Hessian-vector product, three ways")
     return fig
 
 
 def figure_compositions(summary: pd.DataFrame, meta: dict) -> Figure:
-    """Every HVP composition, the gradient and the dispatch floor against depth, log y."""
+    """Every HVP composition, the gradient and the empty call against depth, log y."""
     fig, ax = _axes()
     hvps = [m for m in (*METHOD_NAMES, FLOOR_METHOD) if m not in ("hessian_then_hvp", "naive_hvp")]
     draw_points(ax, summary, hvps, "depth", stat="median")
     ax.set_yscale("log")
-    ax.set_xlabel("Number of hidden layers")
-    ax.set_ylabel("Computation time (s)")
+    ax.set_xlabel(words.DEPTH)
+    ax.set_ylabel(words.TIME)
     ax.grid(True, which="both", alpha=0.3)
     _legend_outside(ax)
-    ax.set_title(title(meta, f"HVP compositions vs the gradient ({MEDIAN_IQR})"))
+    ax.set_title(MEDIAN_IQR, fontsize=10)
+    decorate(fig, meta, "Hessian-vector products without the Hessian, against one gradient")
     return fig
 
 
@@ -159,12 +162,14 @@ def figure_compile_times(summary: pd.DataFrame, meta: dict) -> Figure:
     """Compile time of every method against depth (one compile per point)."""
     fig, ax = _axes()
     draw_points(ax, summary, METHOD_NAMES, "depth", stat="compile")
-    ax.set_xlabel("Number of hidden layers")
-    ax.set_ylabel("Compile time (s)")
+    ax.set_xlabel(words.DEPTH)
+    ax.set_ylabel(words.COMPILE)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     _legend_outside(ax)
-    ax.set_title(title(meta, "Compile time (lower + XLA compile, once per point)"))
+    ax.set_title("one compile per point (tracing and XLA compilation, not timed in the other figures)",
+                 fontsize=10)
+    decorate(fig, meta, "Compile time of each method")
     return fig
 
 
@@ -174,73 +179,58 @@ def figure_width_sweep(summary: pd.DataFrame, meta: dict) -> Figure:
     draw_points(ax, summary, METHOD_NAMES, "width", stat="median")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("Hidden width")
-    ax.set_ylabel("Computation time (s)")
+    ax.set_xlabel(words.WIDTH)
+    ax.set_ylabel(words.TIME)
     ax.grid(True, which="both", alpha=0.3)
     _legend_outside(ax)
+    ax.set_title(MEDIAN_IQR, fontsize=10)
     depth = meta.get("config", {}).get("width_depth")
-    ax.set_title(title(meta, f"Width sweep at {depth} hidden layers ({MEDIAN_IQR})", show_width=False))
+    decorate(fig, meta, f"Time against the width of the layers, at {depth} layers", show_width=False)
     return fig
 
 
-def figure_variants(summary: pd.DataFrame, meta: dict, x: str = "depth") -> Figure:
-    """Compile time and median run time of each method in each variant against depth (or width)."""
-    fig, axes = _axes((14, 5.5), ncols=2)
-    variants = variants_of(meta, summary)
-    for ax, (column, ylabel) in zip(axes, (("compile_s", "Compile time (s)"), ("median_s", "Computation time (s)"))):
-        for (variant, method), data in summary[summary["status"] == "ok"].groupby(["variant", "method"]):
-            data = data.sort_values(x)
-            ax.plot(data[x], data[column], VARIANT_STYLES[variants.index(variant) % len(VARIANT_STYLES)],
-                    marker="o", markersize=3, color=COLORS.get(method), label=f"{label(method)}, {variant}")
-            mark_dead(ax, data[x], data[column], is_dead(data), COLORS.get(method))
-        missing = summary[summary["status"] != "ok"]
-        for row, ((variant, method), data) in enumerate(missing.groupby(["variant", "method"])):
-            ax.plot(data[x], [0.03 + 0.04 * row] * len(data), "x", color=COLORS.get(method), markersize=8,
-                    transform=ax.get_xaxis_transform(), clip_on=False,
-                    label=f"{label(method)}, {variant}: {'/'.join(sorted(set(data['status'])))}")
-        ax.set_yscale("log")
-        if x == "width":
-            ax.set_xscale("log", base=2)
-        ax.set_xlabel("Number of hidden layers" if x == "depth" else "Hidden width")
-        ax.set_ylabel(ylabel)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_title("one compile per point")
-    axes[1].set_title("median over runs")
-    _legend_outside(axes[1])
-    styles = ", ".join(f"{s!r}: {v}" for s, v in zip(VARIANT_STYLES, variants))
-    fig.suptitle(title(meta, f"The variants side by side (line styles {styles})", variant=" vs ".join(variants)))
-    return fig
+def _has_dense_route(summary: pd.DataFrame) -> bool:
+    return bool(summary["method"].isin(["hessian_then_hvp", "naive_hvp"]).any())
 
 
 def plot_run(run_dir: str | Path) -> list[Path]:
     """Draws every figure of a run into its directory; returns the paths written.
 
     With several variants, the figures of the first variant have plain names, those of
-    the others a `_<variant>` suffix, and `variants` compares them all.
+    the others (up to OWN_FIGURES_UP_TO variants in all) a `_<variant>` suffix, and
+    `variants` (median times) and `variants_compile` compare them all, one panel per method.
+    task_timings is drawn where the run has the dense route ((1) or (2)).
 
     Raises:
       ConfigError: no run directory, or an empty or unreadable runs.csv or meta.json.
     """
+    # variant_figures draws with this module's helpers: imported here, not at the top.
+    from hvp_bench.variant_figures import figure_variants
+
     run_dir = Path(run_dir)
     rows, meta = load_run(run_dir)
     variants = variants_of(meta, rows)
+    own = variants if len(variants) <= OWN_FIGURES_UP_TO else variants[:1]
     written: list[Path] = []
-    for i, variant in enumerate(variants):
+    for i, variant in enumerate(own):
         depth_sweep, width_sweep, _ = load_summary(run_dir, variant)
         suffix = "" if i == 0 else f"_{variant}"
+        variant_meta = {**meta, "_variant": variant}
         if depth_sweep["depth"].nunique() > 1:  # a width-only run has one depth
-            for name, draw in (("task_timings", figure_task_timings), ("hvp_compositions", figure_compositions),
-                               ("compile_times", figure_compile_times)):
-                written += save_figure(draw(depth_sweep, {**meta, "_variant": variant}), run_dir, name + suffix)
+            figures = [("hvp_compositions", figure_compositions), ("compile_times", figure_compile_times)]
+            if _has_dense_route(depth_sweep):
+                figures.insert(0, ("task_timings", figure_task_timings))
+            for name, draw in figures:
+                written += save_figure(draw(depth_sweep, variant_meta), run_dir, name + suffix)
         if width_sweep["width"].nunique() > 1:
-            written += save_figure(figure_width_sweep(width_sweep, {**meta, "_variant": variant}), run_dir,
-                                   "width_sweep" + suffix)
+            written += save_figure(figure_width_sweep(width_sweep, variant_meta), run_dir, "width_sweep" + suffix)
     if len(variants) > 1:
         config = meta.get("config", {})
         width, width_depth = config.get("width"), config.get("width_depth")
         summary = summarize_runs(rows[rows["width"] == width] if width is not None else rows)
         if summary["depth"].nunique() > 1:
             written += save_figure(figure_variants(summary, meta), run_dir, "variants")
+            written += save_figure(figure_variants(summary, meta, column="compile_s"), run_dir, "variants_compile")
         across = summarize_runs(rows[rows["depth"] == width_depth]) if config.get("widths") else summary.iloc[:0]
         if len(across) and across["width"].nunique() > 1:
             written += save_figure(figure_variants(across, meta, x="width"), run_dir, "variants_width")

@@ -12,12 +12,14 @@ Files in a run directory:
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from expkit.config import ConfigError
+from secondorder.variants import describe
 
 COLUMNS = [
     "depth", "width", "variant", "method", "run_index", "order", "status", "time_s", "compile_s",
@@ -34,6 +36,8 @@ REPEAT = "repeat"
 """The optional column naming a row's repeat: one independent study of the whole sweep
 (its own worker processes). Runs written without it are one repeat, repeat 0."""
 STATUSES = ("ok", "skipped", "failed", "timeout")
+TABLE_WIDTH = 100
+"""The printed table's widest line (format_summary)."""
 
 
 def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
@@ -154,16 +158,60 @@ def load_summary(run_dir: str | Path, variant: str | None = None) -> tuple[pd.Da
     return summarize_runs(depth_rows), summarize_runs(width_rows), meta
 
 
-def format_summary(summary: pd.DataFrame) -> str:
-    """A plain-text table of median milliseconds, depth x method (skipped/failed named)."""
+def ms(seconds: float) -> str:
+    """Milliseconds to 3 significant digits, never in exponent form: 0.0366, 5.48, 944, 1210."""
+    value = float(seconds) * 1e3
+    if not np.isfinite(value) or value <= 0:
+        return "-"
+    decimals = 2 - int(np.floor(np.log10(value)))
+    value = round(value, decimals)  # may carry to the next power of ten: 9.996 -> 10.0
+    decimals = 2 - int(np.floor(np.log10(value)))
+    return f"{value:.{max(decimals, 0)}f}"
+
+
+def shown_depths(depths, most: int = 6) -> list:
+    """At most `most` of the sorted depths: the first, the last, and evenly spaced between."""
+    depths = sorted(set(depths))
+    if len(depths) <= most:
+        return depths
+    return [depths[i] for i in sorted(set(np.linspace(0, len(depths) - 1, most).round().astype(int)))]
+
+
+def format_summary(summary: pd.DataFrame, labels: dict | None = None, most_depths: int = 6) -> str:
+    """The median time per call in ms, one method a row, at most `most_depths` depths as
+    columns; one block per variant and width. Fits in 100 columns; the full table is summary.csv.
+
+    Args:
+      labels: method -> name printed in its row, in the order rows are printed (methods not
+        in it follow, by code name).
+    """
     if summary.empty:
         return "(no points measured)"
-    cell = [
-        f"{m * 1e3:.3g}" if s == "ok" else s
-        for m, s in zip(summary["median_s"], summary["status"])
-    ]
-    table = summary.assign(cell=cell).pivot_table(
-        index=["variant", "width", "depth"], columns="method", values="cell", aggfunc="first", sort=True
-    )
-    order = [m for m in summary["method"].drop_duplicates()]
-    return "median time per call (ms)\n" + table[order].to_string()
+    labels = labels or {}
+    present = list(summary["method"].drop_duplicates())
+    order = [m for m in labels if m in present] + [m for m in present if m not in labels]
+    lines = ["median time per call (ms), by number of layers (hidden layers)"]
+    shown, total = set(), set()
+    for (variant, width), block in summary.groupby(["variant", "width"], sort=False):
+        depths = shown_depths(block["depth"], most_depths)
+        shown.add(len(depths))
+        total.add(block["depth"].nunique())
+        cells = {(r.method, r.depth): ms(r.median_s) if r.status == "ok" else str(r.status)
+                 for r in block.itertuples()}
+        rows = [[labels.get(m, m), *[cells.get((m, d), "") for d in depths]]
+                for m in order if m in set(block["method"])]
+        head = ["layers:", *[f"{d:g}" for d in depths]]
+        first = max(len(r[0]) for r in [head, *rows])
+        rest = [max(len(r[i]) for r in [head, *rows]) for i in range(1, len(head))]
+        words = describe(variant)
+        name = variant if words == variant else f"{variant} ({words})"
+        lines += ["", *textwrap.wrap(f"{name}, width {width:g}", TABLE_WIDTH, subsequent_indent="  ",
+                                         break_on_hyphens=False)]
+        lines += ["  ".join([r[0].ljust(first), *[c.rjust(w) for c, w in zip(r[1:], rest)]]).rstrip()
+                  for r in [head, *rows]]
+    if shown == total:
+        note = "Every point, with its mean, std and quartiles, is in summary.csv."
+    else:
+        counts = f"{shown.pop()} of {total.pop()} depths" if len(shown) == len(total) == 1 else "some depths"
+        note = f"Showing {counts}; every depth, with its mean, std and quartiles, is in summary.csv."
+    return "\n".join([*lines, "", note])

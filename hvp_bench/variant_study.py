@@ -18,9 +18,11 @@ from matplotlib.figure import Figure
 
 from expkit.robust import ratio_fit, robust_slope
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
+from hvp_bench import figure_text as words
 from hvp_bench.plots import COLORS, label, mark_dead
 from hvp_bench.rundir import ok_times
 from hvp_bench.scaling import dead_columns, dead_points, repeat_groups
+from hvp_bench.variant_figures import glossary
 from secondorder.variants import parse_variant
 
 
@@ -106,11 +108,13 @@ def figure_per_layer(costs: pd.DataFrame, title: str) -> Figure:
             bar.set_hatch("//" if dead else None)
     ax.set_xticks(np.arange(len(variants)), variants, rotation=30, ha="right")
     ax.set_yscale("log")
-    ax.set_ylabel("µs per extra layer (per vector)")
+    ax.set_ylabel(words.PER_LAYER)
     ax.grid(True, axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.set_title(f"{title}\nTheil-Sen slope over depths, bars: 95% CI over repeats and runs; pale: flagged fit "
-                 "(too few depths or kinked), hatched: fitted over dead depths (result all zero)", fontsize=10)
+    ax.set_title(f"{title}\nper vector; Theil-Sen slope over depths, bars: 95% CI over repeats and runs; pale: "
+                 "flagged fit (too few depths or kinked), hatched: fitted over dead depths (result all zero)",
+                 fontsize=10)
+    glossary(fig, variants, ncols=3)
     return fig
 
 
@@ -134,10 +138,11 @@ def figure_vectors(costs: pd.DataFrame, title: str, dense_per_vector_s: float | 
                 label=f"dense Hessian: k = P = {params} vectors at once")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("vectors per call, k")
-    ax.set_ylabel("µs per extra layer, per vector")
+    ax.set_xlabel(words.VECTORS)
+    ax.set_ylabel(words.PER_LAYER)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.set_title(f"{title}\nper-vector cost of a block of k HVPs (vmap); hollow: fitted over dead depths",
+    ax.set_title(f"{title}\nper-vector cost of a block of k HVPs (vmap), per vector; hollow: fitted over dead depths",
                  fontsize=10)
+    glossary(fig, sorted(set(data["base"])))
     return fig

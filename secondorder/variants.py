@@ -25,7 +25,9 @@ optional extra) is three more variants of the same network, timed in the same sw
     torch-func          PyTorch eager, torch.func transforms (jvp of grad, grad of jvp)
     torch-compile       the torch.func compositions under torch.compile (Inductor)
 
-JAX-free (and torch-free), so configs are validated without either.
+`describe` says a name in plain words for figures and tables ("scan-fused-jvp-remat":
+"fused products, hand-written JVP, recomputed backward"). JAX-free (and torch-free), so
+configs are validated without either.
 """
 
 from __future__ import annotations
@@ -106,3 +108,35 @@ def parse_variant(text: str) -> Variant:
     if fields["form"] == "unrolled" and fields.get("unroll", 1) != 1:
         raise ValueError(f"variant {text!r}: the unrolled form has no unroll factor")
     return Variant(**fields)
+
+
+# Plain words for figure titles and legends, so a reader needs no list of tokens.
+_FORM_WORDS = {
+    "scan": "layers in one compiled loop",
+    "unrolled": "a Python loop as in the assignment, one block of code per layer",
+    "fori": "a fori_loop that indexes the weights",
+}
+_TORCH_WORDS = {
+    "autograd": "PyTorch, eager, torch.autograd",
+    "func": "PyTorch, eager, torch.func",
+    "compile": "PyTorch, compiled by torch.compile",
+}
+
+
+def describe(text: str) -> str:
+    """A variant name in plain words, e.g. "scan-fused-jvp-remat" -> "fused products,
+    hand-written JVP, recomputed backward"; a name that does not parse comes back as is."""
+    try:
+        v = parse_variant(text)
+    except ValueError:
+        return str(text)
+    if v.is_torch:
+        return _TORCH_WORDS[v.torch_mode]
+    words = [] if v.form == "scan" else [_FORM_WORDS[v.form]]
+    words += ["fused products"] if v.product == "fused" else []
+    words += ["hand-written JVP"] if v.rule == "custom_jvp" else []
+    words += ["recomputed backward"] if v.remat else []
+    words += ["exact (erf) GELU"] if v.activation == "exact" else []
+    words += [f"loop unrolled {v.unroll}x"] if v.unroll != 1 else []
+    words += [f"{v.vectors} vectors per call"] if v.vectors != 1 else []
+    return ", ".join(words) if words else f"plain {_FORM_WORDS['scan']}"

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from hvp_bench import figure_text as words
 from hvp_bench.config import METHOD_NAMES, TASK_METHODS
 from hvp_bench.plots import COLORS, MEDIAN_IQR, label, mark_dead
 from hvp_bench.rundir import is_dead, ok_times
@@ -65,15 +66,15 @@ def figure_time_fits(rows: pd.DataFrame, fits: pd.DataFrame, title: str, x: str 
     fig = Figure(figsize=(14, 6), layout="constrained")
     axes = fig.subplots(1, 2)
     groups = [TASK_METHODS, NON_DENSE]
-    names = ["the task's three timings", "HVP compositions and the gradient"]
-    xlabel = "Number of hidden layers n" if x == "depth" else "Hidden width w"
+    names = ["the three ways of the homework", "HVPs without the Hessian, and the gradient"]
+    xlabel = words.DEPTH if x == "depth" else words.WIDTH
     for ax, methods, name in zip(axes, groups, names):
         _plot_fits(ax, rows, fits, methods, x)
-        _finish(ax, xlabel, "Computation time (s)", name, base=10 if x == "depth" else 2)
+        _finish(ax, xlabel, words.TIME, name, base=10 if x == "depth" else 2)
     # Solid: least-squares fit over all points; dotted: the asymptotic (arithmetic- or
     # bandwidth-bound) prediction through the largest-x median, so a bend towards it shows.
     fig.suptitle(f"{title}\npoints: {MEDIAN_IQR}; solid: fitted power law; dotted: predicted "
-                 "exponent (arithmetic/bandwidth-bound) through the largest point", fontsize=10)
+                 f"exponent (arithmetic/bandwidth-bound) through the largest point; {words.LAYERS_NOTE}", fontsize=10)
     return fig
 
 
@@ -91,8 +92,9 @@ def figure_memory(summary: pd.DataFrame, title: str) -> Figure:
                         label=f"{label(method)} ({what})")
                 if what == "compiled":
                     mark_dead(ax, d["depth"], v[v > 0], is_dead(d), COLORS.get(method))
-    _finish(ax, "Number of hidden layers n", "Bytes",
-            f"{title}\nmemory: compiled (XLA memory analysis, one value per point) vs predicted")
+    _finish(ax, words.DEPTH, words.MEMORY,
+            f"{title}\nmemory: compiled (XLA memory analysis, one value per point) vs predicted; "
+            f"{words.LAYERS_NOTE}")
     return fig
 
 
@@ -118,20 +120,21 @@ def figure_ratios(ratios: pd.DataFrame, title: str, dead: pd.DataFrame | None = 
             mark_dead(ax, r.index, r.to_numpy(), gone, COLORS.get(method))
     ax.axhline(1, color="k", linewidth=0.8)
     ax.axhspan(2, 3, color="0.85", zorder=0, label="arithmetic-bound prediction: 2x (stored linearization) to 3x")
-    ax.set_xlabel("Number of hidden layers n")
-    ax.set_ylabel("median time / median gradient time")
+    ax.set_xlabel(words.DEPTH)
+    ax.set_ylabel(words.RATIO)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
-    ax.set_title(f"{title}\nHVP cost in gradients (ratio of medians at each depth)", fontsize=10)
+    ax.set_title(f"{title}\nHVP cost in gradients (ratio of medians at each depth); {words.LAYERS_NOTE}",
+                 fontsize=10)
     return fig
 
 
 def figure_compare(cmp_depth: pd.DataFrame, cmp_width: pd.DataFrame, name_a: str, name_b: str) -> Figure:
     """Speedup of run b over run a (median a / median b) against depth, and against width."""
-    panels = [(cmp_depth, "depth", "Number of hidden layers n")]
+    panels = [(cmp_depth, "depth", words.DEPTH)]
     if len(cmp_width):
-        panels.append((cmp_width, "width", "Hidden width w"))
+        panels.append((cmp_width, "width", words.WIDTH))
     fig = Figure(figsize=(8.5 * len(panels), 5.5), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (cmp, x, xlabel) in zip(axes[0], panels):
@@ -145,10 +148,11 @@ def figure_compare(cmp_depth: pd.DataFrame, cmp_width: pd.DataFrame, name_a: str
         if x == "width":
             ax.set_xscale("log", base=2)
         ax.set_xlabel(xlabel)
-        ax.set_ylabel(f"speedup = median time({name_a}) / median time({name_b})")
+        ax.set_ylabel(words.SPEEDUP)
         ax.grid(True, which="both", alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
         ax.set_title(f"against {x}", fontsize=10)
-    fig.suptitle(f"{name_b} vs {name_a} at matched depth and width; above 1: {name_b} faster", fontsize=10)
+    fig.suptitle(f"{name_b} vs {name_a} at matched depth and width: speedup = median time({name_a}) / "
+                 f"median time({name_b}); above 1: {name_b} faster; {words.LAYERS_NOTE}", fontsize=10)
     return fig

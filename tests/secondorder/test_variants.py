@@ -2,7 +2,7 @@
 
 import pytest
 
-from secondorder.variants import Variant, parse_variant
+from secondorder.variants import Variant, describe, parse_variant
 
 
 @pytest.mark.parametrize("text, variant", [
@@ -44,3 +44,16 @@ def test_only_the_torch_form_is_pytorchs():
         False, False, True, True]
     with pytest.raises(ValueError, match="build it with hvp_bench.torch_peer"):
         parse_variant("torch-func").model_kwargs()
+
+
+@pytest.mark.parametrize("text, words", [
+    ("scan", "plain layers in one compiled loop"),
+    ("scan-fused-jvp-remat", "fused products, hand-written JVP, recomputed backward"),
+    ("scan-fused-jvp-remat-u4", "fused products, hand-written JVP, recomputed backward, loop unrolled 4x"),
+    ("fori-exact", "a fori_loop that indexes the weights, exact (erf) GELU"),
+    ("unrolled-k16", "a Python loop as in the assignment, one block of code per layer, 16 vectors per call"),
+    ("torch-compile", "PyTorch, compiled by torch.compile"),
+    ("not-a-variant", "not-a-variant"),
+])
+def test_variant_names_in_plain_words(text, words):
+    assert describe(text) == words
