@@ -3,7 +3,8 @@
 Problem: the task's ½‖x‖² from x0 ~ U[0, 1]^dim, T steps from a K-knot schedule with
 Σα_k ≈ total_step whatever T. Each point (method, T, K) is compiled ahead of time;
 XLA's buffer assignment (`compiled.memory_analysis()`) gives its memory, exact and
-noise-free; it is then warmed up and timed `repeats` times (`block_until_ready`).
+noise-free; it is then warmed up and timed `repeats` times by the suite's timing loop
+(secondorder.timing: `block_until_ready`, no transfer allowed inside).
 Its value and ∂L/∂θ are checked against the closed form (docs/lr_meta.md), chained
 through the schedule: ∂L/∂θ = Bᵀ(α ⊙ ∂L/∂α) with ∂L/∂α_k = −2L/(1 − α_k).
 
@@ -25,6 +26,7 @@ import pandas as pd
 from expkit.fits import bootstrap_floor_power_law, bootstrap_slope, loglog_slope_ci
 from lr_meta import closed_form, schedule, unroll
 from lr_meta.problem import draw_x0, sphere
+from secondorder.timing import memory_of, time_compiled
 
 COLUMNS = ["method", "horizon", "knots", "compile_s", "temp_bytes", "argument_bytes", "output_bytes",
            "loss", "loss_rel_err", "grad_rel_err", "time_median_s", "time_min_s", "times_s", "grad"]
@@ -67,21 +69,15 @@ def measure(config, method: str, horizon: int, knots: int) -> dict:
     start = time.perf_counter()
     compiled = jax.jit(unroll.value_and_hypergrad(method, loss)).lower(theta, x0, ()).compile()
     compile_s = time.perf_counter() - start
-    memory = compiled.memory_analysis()
-    for _ in range(config.warmup):
-        jax.block_until_ready(compiled(theta, x0, ()))
-    times = []
-    for _ in range(config.repeats):
-        start = time.perf_counter()
-        value, grad = jax.block_until_ready(compiled(theta, x0, ()))
-        times.append(time.perf_counter() - start)
+    memory = memory_of(compiled)
+    # The suite's timing loop: warm-up apart, block_until_ready, no transfer inside.
+    times, (value, grad) = time_compiled(compiled, (theta, x0, ()), config.repeats, config.warmup)
     want_loss, want_grad = closed_form_hypergrad(theta_np, x0_np, horizon)
     grad = np.asarray(grad, np.float64)
     return {
         "method": method, "horizon": horizon, "knots": knots, "compile_s": compile_s,
-        "temp_bytes": int(memory.temp_size_in_bytes),
-        "argument_bytes": int(memory.argument_size_in_bytes),
-        "output_bytes": int(memory.output_size_in_bytes),
+        "temp_bytes": memory["temp_bytes"], "argument_bytes": memory["argument_bytes"],
+        "output_bytes": memory["output_bytes"],
         "loss": float(value), "loss_rel_err": abs(float(value) / want_loss - 1.0),
         "grad_rel_err": rel_err(grad, want_grad),
         "time_median_s": float(np.median(times)), "time_min_s": float(np.min(times)),
