@@ -45,5 +45,20 @@ def headline_lines(run_dir: str | Path) -> list[str]:
     return lines
 
 
+def duration_lines(runs_root: str | Path) -> list[str]:
+    """How long the main job took: the median and range of the wall time of each run under `runs_root`."""
+    runs_root = Path(runs_root)
+    metas = [json.loads(p.read_text()) for p in sorted(runs_root.glob("*/meta.json"))]
+    seconds = sorted(m["elapsed_s"] for m in metas)
+    env = metas[0]["environment"]
+
+    def clock(s: float) -> str:
+        return f"{int(s // 60)}:{int(round(s % 60)):02d}"
+
+    median = seconds[len(seconds) // 2] if len(seconds) % 2 else sum(seconds[len(seconds) // 2 - 1:][:2]) / 2
+    return [f"It takes {clock(median)} min on a {env.get('cpu_count')}-core {env.get('cpu')} (median of "
+            f"{len(seconds)} runs, {clock(seconds[0])} to {clock(seconds[-1])}; `{runs_root.as_posix()}`)."]
+
+
 if __name__ == "__main__":
     print("\n".join(headline_lines(sys.argv[1])))

@@ -78,7 +78,7 @@ def hvp_rev_rev(f: ScalarFn, x: Array, v: Array) -> Array:
 
 
 hvp = hvp_rev_rev
-"""The task's `hvp(f, x, v)`: reverse-over-reverse."""
+"""The homework's `hvp(f, x, v)`: the same function as `hvp_rev_rev` (reverse-over-reverse), under the homework's name."""
 
 
 def hvp_fwd_rev(f: ScalarFn, x: Array, v: Array) -> Array:
