@@ -85,6 +85,35 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
     lines += tables.what_was_run(meta, run_dir, runs)
     lines += tables.model_section(meta, depth_rows)
 
+    lines += _time_section(depth_rows, fits, name, figs, n_boot, seed)
+    lines += _per_layer_section(runs, meta, depth_rows, marginal, n_boot, seed)
+    lines += ["## HVP time in gradients, depth by depth", "",
+              "Median time of each method / median time of the gradient at each depth; in "
+              "brackets the same with the median dispatch floor subtracted from both. A ratio at "
+              "one depth mixes per-layer work with fixed costs; the per-layer ratio above does not.", ""]
+    dead = dead_points(depth_rows)
+    lines += tables.ratio_section(ratios, ratios_above_floor, dead)
+    if not ratios.empty:
+        lines += figs.add(figures.figure_ratios(ratios, name, dead), "report_hvp_over_gradient", "HVP over gradient")
+
+    lines += ["## Memory against depth", ""] + tables.memory_section(mem)
+    lines += figs.add(figures.figure_memory(depth_summary, name), "report_memory_vs_depth", "memory vs depth")
+
+    lines += _width_section(width_rows, meta, name, figs, n_boot, seed)
+    lines += tables.problems_section(summarize_runs(runs))
+
+    lines += _compare_section(run_dir, runs, meta, depth_rows, width_rows, compare_dir, other, name, figs)
+    lines += interpretation(fits, ratios, marginal, depth_rows, meta, mem)
+    report = run_dir / "report.md"
+    lines += ["## Analysis", "", HAND_START, _hand_written(report).rstrip("\n") + "\n", HAND_END, ""]
+    report.write_text("\n".join(lines))
+    return [report, *figs.paths]
+
+
+def _time_section(depth_rows: pd.DataFrame, fits: pd.DataFrame, name: str, figs: _Figures, n_boot: int,
+                  seed: int) -> list[str]:
+    """Fitted exponents of time against depth, with their figure."""
+    lines: list[str] = []
     lines += ["## Time against depth: fitted exponents", "",
               "Least-squares slope of log(median time) on log(depth); 95% CI from "
               f"{n_boot} bootstrap resamples of the timed runs within each depth (seed {seed}). "
@@ -102,6 +131,13 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
         lines += tables.slope_section(fits, "n")
         lines += figs.add(figures.figure_time_fits(depth_rows, fits, name), "report_time_vs_depth", "time vs depth")
 
+    return lines
+
+
+def _per_layer_section(runs: pd.DataFrame, meta: dict, depth_rows: pd.DataFrame, marginal: pd.DataFrame,
+                       n_boot: int, seed: int) -> list[str]:
+    """What one more layer costs, for the run's first variant and, if several, for each."""
+    lines: list[str] = []
     lines += ["## Cost per layer", "",
               "Theil-Sen slope of time against depth (the median of pairwise slopes over the "
               "per-depth points, each the mean over repeats of that repeat's median) and that slope "
@@ -119,18 +155,13 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
                   "gradient of any variant, with a 95% hierarchical bootstrap CI: how fast each method "
                   "can be made here. Variant names: secondorder/variants.py; the study: docs/speed.md.", ""]
         lines += per_layer.variants_section(costs)
-    lines += ["## HVP time in gradients, depth by depth", "",
-              "Median time of each method / median time of the gradient at each depth; in "
-              "brackets the same with the median dispatch floor subtracted from both. A ratio at "
-              "one depth mixes per-layer work with fixed costs; the per-layer ratio above does not.", ""]
-    dead = dead_points(depth_rows)
-    lines += tables.ratio_section(ratios, ratios_above_floor, dead)
-    if not ratios.empty:
-        lines += figs.add(figures.figure_ratios(ratios, name, dead), "report_hvp_over_gradient", "HVP over gradient")
+    return lines
 
-    lines += ["## Memory against depth", ""] + tables.memory_section(mem)
-    lines += figs.add(figures.figure_memory(depth_summary, name), "report_memory_vs_depth", "memory vs depth")
 
+def _width_section(width_rows: pd.DataFrame, meta: dict, name: str, figs: _Figures, n_boot: int,
+                   seed: int) -> list[str]:
+    """Fitted exponents of time against width at the run's width_depth (empty without a width sweep)."""
+    lines: list[str] = []
     if len(width_rows):
         wd = meta.get("config", {}).get("width_depth")
         wfits = fit_time_slopes(width_rows, "width", n_boot, seed)
@@ -141,8 +172,13 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
         lines += figs.add(figures.figure_time_fits(width_rows, wfits, f"{name}, width sweep at n={wd}", x="width"),
                           "report_time_vs_width", "time vs width")
 
-    lines += tables.problems_section(summarize_runs(runs))
+    return lines
 
+
+def _compare_section(run_dir: Path, runs: pd.DataFrame, meta: dict, depth_rows: pd.DataFrame,
+                     width_rows: pd.DataFrame, compare_dir, other, name: str, figs: _Figures) -> list[str]:
+    """This run against another (e.g. the same config on a GPU); empty without one."""
+    lines: list[str] = []
     if other is not None:
         runs_b, meta_b = other
         name_b = _run_name(meta_b, Path(compare_dir))
@@ -157,8 +193,4 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
                                          _device(meta), _device(meta_b))
             lines += figs.add(fig, "report_compare", "comparison")
 
-    lines += interpretation(fits, ratios, marginal, depth_rows, meta, mem)
-    report = run_dir / "report.md"
-    lines += ["## Analysis", "", HAND_START, _hand_written(report).rstrip("\n") + "\n", HAND_END, ""]
-    report.write_text("\n".join(lines))
-    return [report, *figs.paths]
+    return lines
