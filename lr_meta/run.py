@@ -192,6 +192,54 @@ def quadratic_study(config: LRMetaConfig, alpha0: np.ndarray, out: Path, dtype) 
     }
 
 
+def certificate(config: LRMetaConfig, alpha_star: np.ndarray, x0, x0_np: np.ndarray, dtype) -> dict[str, Any]:
+    """certificate.json: the four checks of local optimality at α*, by AD and by the closed form."""
+    loss_fn = loss_function(config)
+    cert = certify.certificate(
+        loss_fn, jnp.asarray(alpha_star, dtype), (x0,), samples=config.perturb_samples,
+        radius=config.perturb_radius, seed=config.seed,
+    )
+    cert["sphere"] = certify.sphere_report(
+        alpha_star, x0_np, samples=config.perturb_samples, radius=config.perturb_radius,
+        seed=config.seed,
+    )
+    cert["closed_form_loss"] = closed_form.loss(alpha_star, x0_np)
+    cert["closed_form_grad_norm"] = float(np.linalg.norm(closed_form.grad(alpha_star, x0_np)))
+    cert["closed_form_hessian_eigenvalues"] = np.linalg.eigvalsh(
+        closed_form.hessian(alpha_star, x0_np)).tolist()
+    return cert
+
+
+def trajectory_analysis(config: LRMetaConfig, frame, x0_np: np.ndarray, dtype, out: Path) -> dict[str, Any]:
+    """Power laws of the meta-trajectory beside gradient flow's, the transfer check, β's stability
+    limits and (if asked) the β sweep, written beside the summary."""
+    alpha_cols = columns(config.horizon)[3:]
+    alpha0 = frame[alpha_cols].iloc[0].to_numpy(np.float64)
+    alpha_star = frame[alpha_cols].iloc[-1].to_numpy(np.float64)
+    steps, losses = frame["step"].to_numpy(), frame["loss"].to_numpy(np.float64)
+    summary: dict[str, Any] = {"loss_tail_power_law_slope": power_law_slope(steps[1:], losses[1:])}
+    # Gradient flow with all (1 − α_k)² equal: L ∝ t^(−T/(T−1)) (docs/lr_meta.md).
+    horizon, c = config.horizon, 0.5 * float(x0_np @ x0_np)
+    if horizon > 1:
+        summary["loss_tail_power_law_equal_factors"] = -horizon / (horizon - 1)
+        # ... and its value c·(4βc(T−1)t)^(−T/(T−1)) at the last step, start forgotten.
+        summary["loss_after_flow_prediction"] = c * (
+            4 * config.beta * c * (horizon - 1) * int(steps[-1])) ** (-horizon / (horizon - 1))
+    summary["transfer"] = transfer_check(config, alpha0, alpha_star, dtype)
+    summary["distance_tail_power_law_slope"] = power_law_slope(
+        steps[1:], np.min(np.abs(1.0 - frame[alpha_cols].to_numpy(np.float64)), axis=1)[1:])
+    if horizon > 1:  # p² ∝ t^(−1/(T−1)) on the flow with equal factors, so p ∝ t^(−1/(2(T−1)))
+        summary["distance_tail_power_law_equal_factors"] = -1 / (2 * (horizon - 1))
+    summary["beta_stability"] = beta_sweep.stability_bounds(alpha0, x0_np)
+    if config.beta_sweep:
+        final, curves = beta_sweep.sweep(
+            loss_function(config), alpha0, x0_np, config.beta_sweep, config.meta_steps,
+            mode=config.hypergrad, divergence_factor=config.divergence_factor)
+        write_csv_atomic(out / "beta_sweep.csv", final)
+        write_csv_atomic(out / "beta_sweep_curves.csv", curves)
+    return summary
+
+
 def run(config: LRMetaConfig, record: RunRecord, log: CsvLog) -> int:
     """Runs (or resumes) everything for a validated config into `record`'s directory (started)."""
     from lr_meta import plots
@@ -227,40 +275,8 @@ def run(config: LRMetaConfig, record: RunRecord, log: CsvLog) -> int:
         )
         status = EXIT_DIVERGED
     else:
-        loss_fn = loss_function(config)
-        cert = certify.certificate(
-            loss_fn, jnp.asarray(alpha_star, dtype), (x0,), samples=config.perturb_samples,
-            radius=config.perturb_radius, seed=config.seed,
-        )
-        cert["sphere"] = certify.sphere_report(
-            alpha_star, x0_np, samples=config.perturb_samples, radius=config.perturb_radius,
-            seed=config.seed,
-        )
-        cert["closed_form_loss"] = closed_form.loss(alpha_star, x0_np)
-        cert["closed_form_grad_norm"] = float(np.linalg.norm(closed_form.grad(alpha_star, x0_np)))
-        cert["closed_form_hessian_eigenvalues"] = np.linalg.eigvalsh(
-            closed_form.hessian(alpha_star, x0_np)).tolist()
-        write_json_atomic(out / "certificate.json", cert)
-        summary["loss_tail_power_law_slope"] = power_law_slope(steps[1:], losses[1:])
-        # Gradient flow with all (1 − α_k)² equal: L ∝ t^(−T/(T−1)) (docs/lr_meta.md).
-        horizon, c = config.horizon, 0.5 * float(x0_np @ x0_np)
-        if horizon > 1:
-            summary["loss_tail_power_law_equal_factors"] = -horizon / (horizon - 1)
-            # ... and its value c·(4βc(T−1)t)^(−T/(T−1)) at the last step, start forgotten.
-            summary["loss_after_flow_prediction"] = c * (
-                4 * config.beta * c * (horizon - 1) * int(steps[-1])) ** (-horizon / (horizon - 1))
-        summary["transfer"] = transfer_check(config, alpha0, alpha_star, dtype)
-        summary["distance_tail_power_law_slope"] = power_law_slope(
-            steps[1:], np.min(np.abs(1.0 - frame[alpha_cols].to_numpy(np.float64)), axis=1)[1:])
-        if horizon > 1:  # p² ∝ t^(−1/(T−1)) on the flow with equal factors, so p ∝ t^(−1/(2(T−1)))
-            summary["distance_tail_power_law_equal_factors"] = -1 / (2 * (horizon - 1))
-        summary["beta_stability"] = beta_sweep.stability_bounds(alpha0, x0_np)
-        if config.beta_sweep:
-            final, curves = beta_sweep.sweep(
-                loss_function(config), alpha0, x0_np, config.beta_sweep, config.meta_steps,
-                mode=config.hypergrad, divergence_factor=config.divergence_factor)
-            write_csv_atomic(out / "beta_sweep.csv", final)
-            write_csv_atomic(out / "beta_sweep_curves.csv", curves)
+        write_json_atomic(out / "certificate.json", certificate(config, alpha_star, x0, x0_np, dtype))
+        summary.update(trajectory_analysis(config, frame, x0_np, dtype, out))
         if config.quad_meta_steps > 0:
             summary["quadratic"] = quadratic_study(config, alpha0, out, dtype)
             if summary["quadratic"]["status"] == "diverged":
