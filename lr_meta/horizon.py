@@ -72,6 +72,7 @@ def measure(config, method: str, horizon: int, knots: int) -> dict:
     memory = memory_of(compiled)
     # The suite's timing loop: warm-up apart, block_until_ready, no transfer inside.
     times, (value, grad) = time_compiled(compiled, (theta, x0, ()), config.repeats, config.warmup)
+    times = [float(t) for t in times]  # Python floats: the CSV keeps their exact repr
     want_loss, want_grad = closed_form_hypergrad(theta_np, x0_np, horizon)
     grad = np.asarray(grad, np.float64)
     return {
