@@ -13,80 +13,9 @@ import pandas as pd
 import pytest
 
 from tests.helpers.cli_runs import run_in_process, snapshot
+from tests.helpers.tiny_configs import CURVATURE, HORIZON, HVP, LR_META, TRAINING
 
 ROOT = Path(__file__).resolve().parents[1]
-
-HVP = """
-name = "tiny"
-depths = [1, 3]
-width = 3
-input_size = 2
-num_runs = 3
-device = "cpu"
-methods = ["naive_hvp", "hvp_rev_rev", "gradient"]
-"""
-LR_META = """
-name = "tiny"
-dim = 20
-horizon = 4
-beta = 0.05
-meta_steps = 60
-log_every = 5
-chunk_rows = 3
-transfer_draws = 3
-perturb_samples = 10
-quad_dim = 12
-quad_condition = 10.0
-quad_meta_steps = 100
-beta_sweep = [0.05]
-"""
-HORIZON = """
-study = "horizon"
-name = "tiny_horizon"
-dim = 30
-horizons = [10, 25]
-knots = 3
-knot_sweep = [1]
-knot_sweep_horizon = 25
-repeats = 2
-warmup = 1
-fit_min_horizon = 10
-"""
-TRAINING = """
-study = "training"
-name = "tiny_training"
-features = 5
-samples = 30
-train_draws = 2
-test_draws = 3
-horizons = [8, 10]
-knots = 2
-meta_steps = 10
-grid_points = 4
-norm_horizons = [8]
-norm_multiples = [1.0]
-"""
-CURVATURE = """
-name = "tiny"
-study_depth = 1
-trace_estimators = ["hutchinson"]
-trace_budgets = [6, 12]
-trace_reps = 2
-diag_estimators = ["hutchinson"]
-diag_budgets = [6]
-diag_reps = 2
-lanczos_steps = 12
-power_steps = 12
-top_k = 3
-float32_check = false
-slq_probes = 2
-slq_steps = 8
-cost_depths = [1]
-cost_routes = ["hvp", "lanczos"]
-dense_max_params = 300
-cost_runs = 2
-"""
-
 
 def _cli(name: str):
     from curvature.run import cli as curvature

@@ -11,6 +11,7 @@ import pytest
 from lr_meta import closed_form
 from lr_meta.run import EXIT_DIVERGED, cli
 from tests.helpers.cli_runs import finish, run_in_process, snapshot
+from tests.helpers.tiny_configs import HORIZON, TRAINING
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,39 +131,11 @@ def test_divergence_is_reported_not_written_as_nan(tmp_path, capsys):
     assert not (out / "certificate.json").exists()
 
 
-HORIZON = """
-study = "horizon"
-name = "tiny_horizon"
-dim = 30
-horizons = [10, 25]
-knots = 3
-knot_sweep = [1]
-knot_sweep_horizon = 25
-repeats = 2
-warmup = 1
-fit_min_horizon = 10
-"""
-
-TRAINING = """
-study = "training"
-name = "tiny_training"
-features = 5
-samples = 30
-train_draws = 2
-test_draws = 3
-horizons = [8]
-knots = 2
-meta_steps = 10
-grid_points = 4
-norm_horizons = [8]
-norm_multiples = [1.0]
-"""
-
-
 @pytest.mark.parametrize("text, logs, figure", [(HORIZON, ["points.csv"], "horizon"),
                                                  (TRAINING, ["results.csv", "norms.csv"], "training")],
                          ids=["horizon", "training"])
-def test_long_studies_run_resume_after_a_kill_and_refuse_another_config(tmp_path, capsys, text, logs, figure):
+def test_the_long_studies_write_their_results(tmp_path, capsys, text, logs, figure):
+    # Resume after a kill and refusing another config: tests/test_runners.py, for every runner.
     config = write_config(tmp_path, text)
     out = tmp_path / "out"
     status, stdout, _ = run(["--config", config, "--out", out], capsys)
@@ -176,23 +149,6 @@ def test_long_studies_run_resume_after_a_kill_and_refuse_another_config(tmp_path
         assert summary["goals"]["agree"] and summary["goals"]["max_rel_err_closed_form"] < 1e-12
     else:
         assert set(summary["by_horizon"]["8"]) == set(pd.read_csv(out / "results.csv")["schedule"])
-    whole = {name: pd.read_csv(out / name) for name in logs}
-    # A kill mid-append: the first log keeps one whole row and half of the next.
-    first = out / logs[0]
-    lines = first.read_bytes().splitlines(keepends=True)
-    first.write_bytes(b"".join(lines[:2]) + lines[2][:9])
-    status, _, _ = run(["--config", config, "--out", out], capsys)
-    assert status == 0
-    for name, frame in whole.items():
-        again = pd.read_csv(out / name)
-        assert len(again) == len(frame)  # the lost rows are measured again, none twice
-        key = ["method", "horizon", "knots"] if name == "points.csv" else ["horizon", "schedule"] \
-            if name == "results.csv" else ["horizon", "multiple"]
-        assert not again.duplicated(key).any()
-    before = snapshot(out)
-    status, _, err = run(["--config", config, "--out", out, "--set", "seed=5"], capsys)
-    assert status == 2 and err.count("\n") == 1 and "seed" in err
-    assert snapshot(out) == before
 
 
 def test_an_out_dir_of_another_study_is_refused(finished, capsys):
