@@ -45,3 +45,17 @@ def test_headline_numbers_are_what_the_code_computes_from_the_result_files():
         lines = importlib.import_module(f"{module}.headlines").headline_lines(ROOT / run_dir)
         expected = "\n".join(lines).replace(str(ROOT / run_dir), run_dir)
         assert text == expected, f"README's {module} headlines differ from {run_dir}"
+
+
+def test_the_layout_names_every_module_of_every_package():
+    layout = re.search(r"## Layout\n\n```\n(.*?)```", README, re.S).group(1)
+    packages = ["expkit", "secondorder", "hvp_bench", "lr_meta", "curvature"]
+    starts = {p: layout.index(f"{p}/") for p in packages}
+    for package in packages:
+        later = [s for s in starts.values() if s > starts[package]]
+        text = layout[starts[package]:min(later, default=len(layout))]
+        named = set(re.findall(r"[a-z_]+", text))
+        path = ROOT / package
+        modules = {p.stem for p in path.glob("*.py") if p.stem != "__init__"}
+        modules |= {p.name for p in path.iterdir() if (p / "__init__.py").is_file()}
+        assert modules <= named, f"README's layout misses {sorted(modules - named)} of {package}/"
