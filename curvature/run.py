@@ -13,7 +13,8 @@ is anything created. Then, each unit's rows written as soon as it finishes:
 
 A re-run resumes: finished units are kept, a group cut short by a kill is dropped and
 redone, failed cost routes are measured again. The summaries and figures are derived
-from the files at the end of every run. A run where a route failed exits 3.
+from the files at the end of every run. A run where a route failed, or gave values its
+check calls wrong (curvature.batching), exits 3.
 
 x64 is switched on with `jax.enable_x64(True)` around the run only, never globally.
 """
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(CurvatureConfig, args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
     old_meta = resumable_meta(out, config)
+    if old_meta is not None and "gelu" not in old_meta.get("config", {}):
+        raise ConfigError(f"{out} holds a run made before the config key 'gelu' (in the tanh form); use another --out")
     import jax
 
     if jax.device_count() < config.devices:
@@ -159,7 +162,7 @@ def run(config: CurvatureConfig, out: Path, old_meta: dict | None, plots: bool =
     summary, tables = summarize(out, config)
     for name, table in tables.items():
         write_csv_atomic(out / name, table)
-    failed = cost_log.read().query("status == 'failed'")
+    failed = cost_log.read().query("status in ('failed', 'wrong')")
     summary["status"] = "failed" if len(failed) else "ok"
     write_json_atomic(out / "summary.json", summary)
     if plots:
@@ -169,7 +172,7 @@ def run(config: CurvatureConfig, out: Path, old_meta: dict | None, plots: bool =
     write_json_atomic(out / "meta.json", meta)
     print(report_lines(summary, out))
     if len(failed):
-        print(f"error: {len(failed)} route(s) failed (see the note column of {out / 'cost.csv'}); "
+        print(f"error: {len(failed)} route(s) failed or gave wrong values (see the note column of {out / 'cost.csv'}); "
               "re-run the same command to retry them", file=sys.stderr)
         return EXIT_FAILURES
     return 0
