@@ -23,7 +23,6 @@ A block or dense Hessian further than `TOLERANCE` from the single products is re
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from curvature.problem import Problem

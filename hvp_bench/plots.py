@@ -41,7 +41,7 @@ LABELS = {
 }
 COLORS = dict(zip((*METHOD_NAMES, FLOOR_METHOD), matplotlib.colormaps["tab10"].colors))
 VARIANT_STYLES = ("-", "--", ":", "-.")
-STATUS_MARKERS = {"skipped": "x", "failed": "X"}
+STATUS_MARKERS = {"skipped": "x", "failed": "X", "wrong": "D"}
 MEAN_STD = "mean ± 1 std over runs"
 MEDIAN_IQR = "median, bars 25th-75th percentile over runs"
 
