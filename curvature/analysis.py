@@ -98,7 +98,7 @@ def eigen_summary(frame: pd.DataFrame, tol: float = TOLERANCE) -> dict[str, Any]
 
 
 def cost_table(cost: pd.DataFrame) -> pd.DataFrame:
-    """Median time, compile time and memory per (depth, route); status 'skipped'/'failed' kept."""
+    """Median time, compile time and memory per (depth, route); status 'skipped'/'failed'/'wrong' kept."""
     rows = []
     for (depth, route), g in cost.groupby(["depth", "route"], sort=True):
         ok = g[g["status"] == "ok"]

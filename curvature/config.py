@@ -57,6 +57,12 @@ class CurvatureConfig:
     # How v -> Hv is composed: one linearization of grad f reused for every vector
     # (the many-vectors-at-one-point case), or a fresh fwd-over-rev / rev-over-rev HVP.
     hvp: Literal["linearize", "fwd_rev", "rev_rev"] = "linearize"
+    # The GELU's form: "logistic" writes the task's tanh GELU as z * sigmoid(2u), the same
+    # function, whose blocks of products are vmapped (the estimators and SLQ's probes run
+    # batched); "tanh" is the task's literal form, which XLA:CPU differentiates wrongly
+    # under vmap on saturated units (docs/xla_cpu_tanh_jvp.md), so its blocks run one
+    # vector at a time. Runs made before this key existed used "tanh".
+    gelu: Literal["logistic", "tanh"] = "logistic"
 
     # --- the study at one dense-checkable depth -----------------------------------------
     # P = 8208 at width 16: eigvalsh of the dense float64 Hessian takes about a minute on
@@ -79,6 +85,9 @@ class CurvatureConfig:
     # Stochastic Lanczos quadrature: probes x steps.
     slq_probes: int = 10
     slq_steps: int = 80
+    # SLQ probes vectorised at a time (vmap), the rest in sequence (lax.map): the Krylov
+    # bases take probe_batch x slq_steps x P numbers (1.6 GB at 10 x 80 x 256k in float64).
+    probe_batch: int = 10
     # The plotted density is the SLQ measure convolved with a Gaussian of this standard
     # deviation, as a fraction of the spectral range (W1 is computed unsmoothed).
     smoothing: float = 0.01
@@ -109,7 +118,7 @@ class CurvatureConfig:
         require(bool(self.name) and "/" not in self.name, "config key 'name' must be a non-empty name without '/'")
         for key in ("width", "input_size", "output_size", "batch", "devices", "study_depth", "trace_reps",
                     "diag_reps", "lanczos_steps", "power_steps", "top_k", "slq_probes", "slq_steps",
-                    "hessian_block", "cost_runs", "dense_runs", "cost_trace_hvps"):
+                    "hessian_block", "cost_runs", "dense_runs", "cost_trace_hvps", "probe_batch"):
             require(getattr(self, key) >= 1, f"config key {key!r} must be >= 1, got {getattr(self, key)}")
         require(self.seed >= 0, f"config key 'seed' must be >= 0, got {self.seed}")
         require(self.init_scale > 0, f"config key 'init_scale' must be > 0, got {self.init_scale}")

@@ -6,7 +6,7 @@ the timed loop):
 
 | route              | computes                                            | HVPs          |
 |--------------------|-----------------------------------------------------|---------------|
-| hvp                | one H v, linearization included (and, untimed, curvature.batching's check) | 1 |
+| hvp                | one H v, linearization included (and, untimed, curvature.batching's block check) | 1 |
 | lanczos            | top-k and bottom-k eigenvalues                      | lanczos_steps |
 | power              | the eigenvalue of largest magnitude                 | power_steps   |
 | slq                | the spectral density (nodes and weights)            | probes x steps|
@@ -15,7 +15,9 @@ the timed loop):
 | dense_eigvalsh     | all P eigenvalues of it: NumPy's LAPACK eigvalsh    | -             |
 
 The dense route runs only where P <= dense_max_params (otherwise one `skipped` row with
-the bytes it would need, 8 P^2 in float64); it is timed without a warm-up call, since
+the bytes it would need, 8 P^2 in float64); its H v is checked against a single HVP
+(curvature.batching; a route whose values disagree is recorded `wrong`, not timed). It is
+timed without a warm-up call, since
 each call takes up to a minute and runs precompiled code. The eigensolver is NumPy's
 `eigvalsh` (LAPACK `syevd`, eigenvalues only): `jnp.linalg.eigvalsh` is `eigh` with the
 eigenvectors thrown away (jax 0.10.2), several times slower in a quick check on this
@@ -33,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from curvature import density, eigen, trace
-from curvature.batching import block_check
+from curvature.batching import block_check, dense_check, is_wrong
 from curvature.config import COST_ROUTES
 from curvature.problem import Problem
 from secondorder.timing import memory_of, time_compiled
@@ -70,7 +72,7 @@ def _matrix_free(config, route: str, size: int) -> tuple[Callable, Callable[[Any
         return run, lambda out: {"dominant": float(out)}
     if route == "slq":
         def run(op, key):
-            return density.slq(op, key, config.slq_probes, config.slq_steps)
+            return density.slq(op, key, config.slq_probes, config.slq_steps, config.probe_batch)
 
         def values(out):
             nodes, weights = density.spectral_measure(*out)
@@ -122,7 +124,8 @@ def measure_route(problem: Problem, config, route: str, dense_state: dict) -> tu
     memory = memory_of(compiled.executable).get("total_bytes", 0) if compiled.executable else 2 * compiled.matrix.nbytes
     if route == "dense_hessian":
         dense_state["hessian"] = out
-        estimates = {"trace": float(jnp.trace(out))}
+        # untimed: does the dense route agree with a single HVP here?
+        estimates = {"trace": float(jnp.trace(out)), **dense_check(problem, out, jax.random.fold_in(key, 2))}
     elif route == "dense_eigvalsh":
         dense_state.pop("hessian", None)
         ev = np.asarray(out, np.float64)
@@ -132,10 +135,12 @@ def measure_route(problem: Problem, config, route: str, dense_state: dict) -> tu
                      "dominant": float(ev[np.argmax(np.abs(ev))]), "trace": float(ev.sum())}
     else:
         estimates = values(out)
-    if route == "hvp":  # untimed: does a vmapped block agree with single products here?
+    if route == "hvp":  # untimed: does a block agree with single products here?
         estimates.update(block_check(problem, jax.random.fold_in(key, 1)))
-    cost = [{**base, "run": i, "status": "ok", "time_s": float(t), "compile_s": compiled.compile_s,
-             "memory_bytes": memory, "note": ""} for i, t in enumerate(times)]
+    wrong = is_wrong(estimates, str(problem.params.dtype))
+    cost = [{**base, "run": i, "status": "wrong" if wrong else "ok", "time_s": float(t),
+             "compile_s": compiled.compile_s, "memory_bytes": memory, "note": wrong or ""}
+            for i, t in enumerate(times)]
     return cost, [{**base, "quantity": q, "value": v} for q, v in estimates.items()]
 
 

@@ -28,26 +28,26 @@ from secondorder.operator import Operator
 Array = jax.Array
 
 
-def slq(op: Operator, key: Array, probes: int, steps: int) -> tuple[Array, Array]:
+def slq(op: Operator, key: Array, probes: int, steps: int, batch: int | None = None) -> tuple[Array, Array]:
     """Quadrature nodes and weights of `probes` Rademacher probes, `steps` Lanczos steps each.
 
-    The probes run one after another (one Krylov basis, P x steps numbers, at a time): a
-    Hessian operator's products may not be vmapped (secondorder.operator.hessian_operator).
-
+    Args:
+      batch: probes vectorised at a time (vmap; the rest in sequence): bounds the memory
+        of the Krylov bases, probes x P x steps numbers at once otherwise. None: all.
     Returns:
       (nodes, weights), each (probes, steps); each row of weights sums to 1.
     """
     vectors = jax.random.rademacher(key, (probes, op.size), dtype=op.dtype)
-    return quadrature(op, vectors, steps)
+    return quadrature(op, vectors, steps, batch)
 
 
-def quadrature(op: Operator, vectors: Array, steps: int) -> tuple[Array, Array]:
+def quadrature(op: Operator, vectors: Array, steps: int, batch: int | None = None) -> tuple[Array, Array]:
     """The Gauss quadrature rule of each probe in `vectors` (probes, P): (nodes, weights), each (probes, steps)."""
     def one(v):
         nodes, vecs = jnp.linalg.eigh(tridiagonal(*lanczos(op, v, steps)))
         return nodes, vecs[0] ** 2
 
-    return jax.lax.map(one, vectors)
+    return jax.lax.map(one, vectors, batch_size=min(batch or len(vectors), len(vectors)))
 
 
 def spectral_measure(nodes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from secondorder.operator import HVPKind, Operator, data_mesh, hessian_operator, make_loss, place_batch
+from secondorder.operator import Batching, HVPKind, Operator, data_mesh, hessian_operator, make_loss, place_batch
+from secondorder.layers import IMMUNE
 from secondorder.methods import calculate_hessian
 from secondorder.model import MLP, layer_sizes_for
 
@@ -46,13 +47,15 @@ class Problem:
     inputs: Array
     loss: Callable[[Array, Array], Array]
     hvp: HVPKind = "linearize"
+    # Blocks of products vmapped, or one vector at a time (the literal tanh GELU).
+    batching: Batching = "vmap"
 
     @property
     def size(self) -> int:
         return int(self.params.shape[0])
 
     def operator(self, params: Array, inputs: Array) -> Operator:
-        return hessian_operator(lambda p: self.loss(p, inputs), params, self.hvp)
+        return hessian_operator(lambda p: self.loss(p, inputs), params, self.hvp, self.batching)
 
     def compile(self, route: Callable[..., Any], *args) -> Compiled:
         """`route(op, *args)` compiled as a function of (params, inputs, *args)."""
@@ -82,13 +85,15 @@ def build_problem(config, depth: int, dtype: str | None = None) -> Problem:
     """The task's MLP (scan form) at `depth` as `config` (a CurvatureConfig) describes it.
 
     Weights are drawn in float64 and rounded to `dtype` (config.dtype by default), so
-    runs in two precisions see the same network. The data batch is ones (the task's)
+    runs in two precisions see the same network. The GELU is written as `config.gelu`
+    says; in its literal tanh form, blocks of products run one vector at a time. The data batch is ones (the task's)
     or N(0, 1) rows, sharded over `config.devices` devices.
     """
     dtype = dtype or config.dtype
     key = jax.random.PRNGKey(config.seed)
     model = MLP(key, layer_sizes_for(depth, config.width, config.input_size, config.output_size),
-                form="scan", init=config.init, init_scale=config.init_scale, dtype=jnp.float64)
+                form="scan", init=config.init, init_scale=config.init_scale, dtype=jnp.float64,
+                layer={"activation": config.gelu})
     shape = (config.batch, config.input_size)
     if config.inputs == "ones":
         inputs = jnp.ones(shape, jnp.float64)
@@ -96,4 +101,4 @@ def build_problem(config, depth: int, dtype: str | None = None) -> Problem:
         inputs = jax.random.normal(jax.random.fold_in(key, 1), shape, jnp.float64)
     mesh = data_mesh(config.devices)
     return Problem(depth, model.get_params().astype(dtype), place_batch(inputs.astype(dtype), mesh),
-                   make_loss(model, mesh), config.hvp)
+                   make_loss(model, mesh), config.hvp, "vmap" if config.gelu in IMMUNE else "sequential")

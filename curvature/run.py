@@ -13,7 +13,8 @@ is anything created. Then, each unit's rows written as soon as it finishes:
 
 A re-run resumes: finished units are kept, a group cut short by a kill is dropped and
 redone, failed cost routes are measured again. The summaries and figures are derived
-from the files at the end of every run. A run where a route failed exits 3.
+from the files at the end of every run. A run where a route failed, or gave values its
+check calls wrong (curvature.batching), exits 3.
 
 x64 is switched on with `jax.enable_x64(True)` around the run only, never globally.
 """
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(CurvatureConfig, args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
     record = RunRecord.open(out, config)
+    if record.previous is not None and "gelu" not in record.previous.get("config", {}):
+        raise ConfigError(f"{out} holds a run made before the config key 'gelu' (in the tanh form); use another --out")
     if args.dry_run:
         return dry_run(config, out)
     import jax
@@ -171,6 +174,7 @@ def _measure(config: CurvatureConfig, out: Path, left: _Plan, bar) -> None:
 
 def _finish(config: CurvatureConfig, record: RunRecord, plots: bool) -> int:
     """Summaries and figures from the files; the exit status."""
+    from curvature import cost
     from curvature.plots import plot_all
     from curvature.summary import summarize
 
@@ -178,7 +182,8 @@ def _finish(config: CurvatureConfig, record: RunRecord, plots: bool) -> int:
     summary, tables = summarize(out, config)
     for name, table in tables.items():
         write_csv_atomic(out / name, table)
-    failed = pd.read_csv(out / "cost.csv").query("status == 'failed'") if (out / "cost.csv").exists() else []
+    cost_log = CsvLog(out / "cost.csv", cost.COST_COLUMNS)
+    failed = cost_log.read().query("status in ('failed', 'wrong')")
     summary["status"] = "failed" if len(failed) else "ok"
     write_json_atomic(out / "summary.json", summary)
     if plots:
@@ -186,7 +191,7 @@ def _finish(config: CurvatureConfig, record: RunRecord, plots: bool) -> int:
     record.finish(summary["status"])
     print(report_lines(summary, out))
     if len(failed):
-        print(f"error: {len(failed)} route(s) failed (see the note column of {out / 'cost.csv'}); "
+        print(f"error: {len(failed)} route(s) failed or gave wrong values (see the note column of {out / 'cost.csv'}); "
               "re-run the same command to retry them", file=sys.stderr)
         return EXIT_FAILURES
     return 0

@@ -117,7 +117,7 @@ def eigen_rows(problem: Problem, config, eigenvalues: np.ndarray) -> list[dict]:
 def slq_rows(problem: Problem, config) -> list[dict]:
     """SLQ nodes and weights: slq_probes x slq_steps rows."""
     compiled = problem.compile(
-        lambda op, key: density.slq(op, key, config.slq_probes, config.slq_steps),
+        lambda op, key: density.slq(op, key, config.slq_probes, config.slq_steps, config.probe_batch),
         _key(config, 4))
     nodes, weights = (np.asarray(a, np.float64) for a in compiled(_key(config, 4)))
     return [{"probe": i, "node": float(n), "weight": float(w)}

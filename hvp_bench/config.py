@@ -79,6 +79,12 @@ class HVPConfig(Config):
     # Dense-Hessian points predicted above this are skipped; 0 means a safe fraction of
     # the free host (CPU) or device (GPU) memory.
     memory_budget_gb: float = key(0.0, ge=0)
+    # The GELU's form where products are vmapped: the blocks of "-kN" variants and the dense
+    # Hessian (jax.hessian and its column blocks vmap). "logistic": the task's tanh GELU
+    # written z * sigmoid(2u), the same function, because vmapped, XLA:CPU differentiates
+    # the tanh form wrongly on saturated units (docs/xla_cpu_tanh_jvp.md); "literal": as
+    # the variant writes it. runs.csv's `gelu` column records the form each point ran.
+    vmapped_gelu: Literal["logistic", "literal"] = "logistic"
     # Columns of the dense Hessian built per vectorised block; 0 builds all at once
     # (jax.hessian). Blocks bound the temporaries to block x activations.
     hessian_block: int = key(0, ge=0)

@@ -8,12 +8,20 @@ parent (hvp_bench.sweep), which writes them. Nothing here writes files. PyTorch 
 interleaved rounds as any JAX ones passed with them (the sweep passes each framework's
 points to a process of its own: hvp_bench.sweep says why).
 
+Every (variant, method) is then checked against single products (`check_values`): a
+point whose values disagree is recorded `wrong`, with its error in `max_rel_error`. Where
+products are vmapped (a block of vectors, a dense Hessian), the task's tanh GELU is run
+in its logistic form unless the config asks for the literal one (`vmapped_gelu`; runs.csv's
+`gelu` says which form each point ran): vmapped, XLA:CPU differentiates the tanh form
+wrongly on saturated units (docs/xla_cpu_tanh_jvp.md).
+
 `init_worker` runs first in the worker process: it pins the JAX platform and the matmul
 precision before JAX starts a backend, so a "cpu" sweep on a GPU host times the CPU.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from typing import Any
@@ -27,9 +35,11 @@ from expkit.worker import one_line, report
 from hvp_bench import torch_peer
 from secondorder import memory
 from hvp_bench.config import HVPConfig
-from secondorder.methods import get_method
+from hvp_bench.values import VALUE_RTOL, check_values, model_key
+from secondorder.layers import immune
+from secondorder.methods import REGISTRY, get_method
 from secondorder.model import MLP, layer_sizes_for
-from secondorder.variants import parse_variant
+from secondorder.variants import Variant, parse_variant
 from secondorder.timing import compile_method, compile_prepare, memory_of, prepare_state, time_interleaved
 
 PLATFORMS = {"cpu": "cpu", "gpu": "cuda"}
@@ -79,6 +89,15 @@ def _bytes(tree) -> int:
     return sum(int(leaf.nbytes) for leaf in jax.tree_util.tree_leaves(tree))
 
 
+def run_as(config: HVPConfig, variant: Variant, method: str) -> Variant:
+    """The formulation `method` runs in: the logistic GELU where products are vmapped (a
+    block of vectors, a dense Hessian), unless config.vmapped_gelu is "literal"."""
+    vmapped = variant.vectors > 1 or REGISTRY[method].dense
+    if variant.is_torch or not vmapped or config.vmapped_gelu == "literal":
+        return variant
+    return dataclasses.replace(variant, activation=immune(variant.activation))
+
+
 def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[str, str]],
                   budget_bytes: int) -> list[dict[str, Any]]:
     """Measures every (variant, method) in `todo` at one (depth, width), interleaved.
@@ -90,19 +109,30 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
       budget_bytes: memory budget; a method needing more (with the states the others
         keep alive) is recorded as skipped.
     Returns:
-      runs.csv rows: num_runs per timed pair, one per skipped or failed pair.
+      runs.csv rows: num_runs per timed pair (status ok, or wrong where its values disagree
+      with single products), one per skipped or failed pair.
     """
+    with jax.enable_x64(config.dtype == "float64"):
+        return _measure_shape(config, depth, width, todo, budget_bytes)
+
+
+def _measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[str, str]],
+                   budget_bytes: int) -> list[dict[str, Any]]:
     backend = jax.devices()[0].platform
     check_backend(config.device, jax.default_backend())
     dtype = jnp.dtype(config.dtype)
     sizes = layer_sizes_for(depth, width, config.input_size, config.output_size)
     variants = {name: parse_variant(name) for name in dict.fromkeys(v for v, _ in todo)}
+    runs_as = {(v, m): run_as(config, variants[v], m) for v, m in todo}
 
     def mlp(**kwargs) -> MLP:
         return MLP(jax.random.PRNGKey(config.seed), sizes, init=config.init, init_scale=config.init_scale,
                    dtype=dtype, batch=config.batch, **kwargs)
 
-    models = {name: mlp(**variant.model_kwargs()) for name, variant in variants.items() if not variant.is_torch}
+    models = {model_key(variant): mlp(**variant.model_kwargs()) for variant in runs_as.values()
+              if not variant.is_torch}
+    if any(variant.is_torch for variant in variants.values()):  # their reference: the task's network
+        models.setdefault("scan", mlp(form="scan"))
     any_model = next(iter(models.values()), None) or mlp()  # PyTorch's variants copy its weights
     x = any_model.get_params()  # the same flat vector in every variant
     inputs = any_model.inputs()
@@ -118,7 +148,8 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
         report((variant, name))
         vectors = variants[variant].vectors
         v = blocks[vectors] if vectors > 1 else blocks[vectors][0]
-        base = {**common, "variant": variant, "method": name, "predicted_bytes": memory.predicted_bytes(
+        base = {**common, "variant": variant, "method": name, "gelu": runs_as[(variant, name)].activation,
+                "predicted_bytes": memory.predicted_bytes(
             name, int(x.size), depth, width, config.batch, dtype.itemsize, config.hessian_block, vectors)}
         held = f" with {resident / 1e9:.2f} GB of other methods' states held" if resident else ""
 
@@ -132,7 +163,7 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
             if built := _torch_item(config, variants[variant], name, peer, v, base, not_run):
                 calls[(variant, name)], info[(variant, name)] = built
             continue
-        method, loss = get_method(name, config.hessian_block), models[variant].loss
+        method, loss = get_method(name, config.hessian_block), models[model_key(runs_as[(variant, name)])].loss
         compiled_bytes = 0
         try:
             with jax.default_matmul_precision(config.matmul_precision):
@@ -170,11 +201,16 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
         calls, config.num_runs, warmup=0, order=config.order, seed=[config.seed, depth, width])
     if torch_timed and torch_peer.compile_count() != compiled_graphs:
         raise RuntimeError(f"torch.compile recompiled inside the timed loop at depth {depth}, width {width}")
+    outputs = {key: torch_peer.as_numpy(out) if variants[key[0]].is_torch else np.asarray(out)
+               for key, out in outputs.items()}
+    checks = check_values(config.dtype, models, runs_as, outputs, x, inputs, blocks)
     for key in calls:
-        out = torch_peer.as_numpy(outputs[key]) if variants[key[0]].is_torch else np.asarray(outputs[key])
+        out = outputs[key]
         health = {"finite": bool(np.isfinite(out).all()), "nonzero": bool((out != 0).any())}
-        rows += [{**info[key], **health, "run_index": i, "order": int(p), "status": "ok", "time_s": t, "note": ""}
-                 for i, (t, p) in enumerate(zip(times[key], positions[key]))]
+        error, note = checks.get(key, (np.nan, ""))
+        status = "wrong" if error > VALUE_RTOL[config.dtype] else "ok"
+        rows += [{**info[key], **health, "run_index": i, "order": int(p), "status": status, "time_s": t,
+                  "max_rel_error": error, "note": note} for i, (t, p) in enumerate(zip(times[key], positions[key]))]
     return rows
 
 

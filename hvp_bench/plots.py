@@ -37,7 +37,7 @@ __all__ = ["COLORS", "DEAD_LABEL", "LABELS", "MEAN_STD", "MEDIAN_IQR", "draw_poi
            "plot_run", "save_figure", "title"]
 
 COLORS = dict(zip((*METHOD_NAMES, FLOOR_METHOD), matplotlib.colormaps["tab10"].colors))
-STATUS_MARKERS = {"skipped": "x", "failed": "X", "timeout": "X"}
+STATUS_MARKERS = {"skipped": "x", "failed": "X", "timeout": "X", "wrong": "D"}
 OWN_FIGURES_UP_TO = 3
 """Runs with at most this many variants get every figure for each variant; with more,
 the first variant alone, and the variants figures compare them all."""

@@ -19,23 +19,27 @@ import numpy as np
 import pandas as pd
 
 from expkit.config import ConfigError
-from secondorder.variants import describe
+from secondorder.variants import describe, parse_variant
 
 COLUMNS = [
     "depth", "width", "variant", "method", "run_index", "order", "status", "time_s", "compile_s",
     "prepare_s", "params", "batch", "dtype", "backend", "predicted_bytes", "compiled_bytes",
-    "budget_bytes", "finite", "nonzero", "note",
+    "budget_bytes", "finite", "nonzero", "gelu", "max_rel_error", "note",
 ]
 """runs.csv's columns, in order. `compile_s`: every compile the method needs (naive_hvp's
 includes building H); `prepare_s`: running its untimed setup. `order`: the call's position within its round of the
 interleaved timing; `backend`: the JAX platform the point ran on; `budget_bytes`: the
-memory budget in force (a skipped point is reconsidered on resume if it rose)."""
+memory budget in force (a skipped point is reconsidered on resume if it rose); `gelu`: the
+GELU's form the point ran (tanh, logistic or exact; hvp_bench.config's vmapped_gelu);
+`max_rel_error`: the largest relative difference of the output from single products at
+the point (hvp_bench.values; empty for the gradient and the floor). Runs written before
+these two columns read as the variant's own GELU, unchecked."""
 
 POINT_KEYS = ["depth", "width", "variant", "method"]
 REPEAT = "repeat"
 """The optional column naming a row's repeat: one independent study of the whole sweep
 (its own worker processes). Runs written without it are one repeat, repeat 0."""
-STATUSES = ("ok", "skipped", "failed", "timeout")
+STATUSES = ("ok", "skipped", "failed", "timeout", "wrong")
 TABLE_WIDTH = 100
 """The printed table's widest line (format_summary)."""
 
@@ -65,6 +69,7 @@ def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
         runs = runs.rename(columns={"form": "variant"})
     runs = runs.reindex(columns=list(dict.fromkeys([*COLUMNS, *runs.columns])))
     runs["variant"] = runs["variant"].astype(object).where(runs["variant"].notna(), "scan")
+    runs["gelu"] = runs["gelu"].astype(object).where(runs["gelu"].notna(), runs["variant"].map(_gelu_of))
     meta_path = run_dir / "meta.json"
     meta = {}
     if meta_path.is_file():
@@ -73,6 +78,13 @@ def load_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict]:
         except ValueError:
             raise ConfigError(f"{meta_path} is not valid JSON") from None
     return runs, meta
+
+
+def _gelu_of(variant: str) -> str:
+    try:
+        return parse_variant(variant).activation
+    except ValueError:
+        return "tanh"
 
 
 def ok_times(runs: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +122,8 @@ def summarize_runs(rows: pd.DataFrame) -> pd.DataFrame:
     std is the population standard deviation over the timed runs (the task's "standard
     deviation across runs"); q25_s / q75_s are the quartiles the report's figures show.
     """
-    rows = rows.assign(time_s=pd.to_numeric(rows["time_s"], errors="coerce"))
+    rows = rows.assign(time_s=pd.to_numeric(rows["time_s"], errors="coerce"),
+                       **{c: np.nan for c in ("gelu", "max_rel_error") if c not in rows})
     grouped = rows.groupby(POINT_KEYS, sort=True)
     summary = grouped.agg(
         status=("status", "first"), runs=("time_s", "count"), mean_s=("time_s", "mean"),
@@ -119,7 +132,8 @@ def summarize_runs(rows: pd.DataFrame) -> pd.DataFrame:
         q25_s=("time_s", lambda t: t.quantile(0.25)), q75_s=("time_s", lambda t: t.quantile(0.75)),
         compile_s=("compile_s", "first"), params=("params", "first"),
         predicted_bytes=("predicted_bytes", "first"), compiled_bytes=("compiled_bytes", "first"),
-        finite=("finite", "first"), nonzero=("nonzero", "first"), note=("note", "first"),
+        finite=("finite", "first"), nonzero=("nonzero", "first"), gelu=("gelu", "first"),
+        max_rel_error=("max_rel_error", "first"), note=("note", "first"),
     )
     return summary.reset_index()
 

@@ -11,8 +11,8 @@ the progress bar, and deals with a worker that dies or hangs:
 Once a (variant, method) compiled slower than `compile_budget_s`, timed out or killed its
 worker at one depth, its deeper depths are skipped (`depth_skip`). On resume, finished
 points are kept: `ok` ones with all runs, and `skipped` ones that still do not fit the
-(possibly raised) memory budget. Failed, timed-out and depth-skipped points are
-measured again. Files: hvp_bench/rundir.py.
+(possibly raised) memory budget. Failed, timed-out, wrong (values that disagree with
+single products: hvp_bench.values) and depth-skipped points are measured again. Files: hvp_bench/rundir.py.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from secondorder.variants import parse_variant
 # Keys that change what a measurement means; a run directory is only resumed with the same.
 MEASUREMENT_KEYS = (
     "width", "input_size", "output_size", "batch", "dtype", "matmul_precision", "init",
-    "init_scale", "num_runs", "warmup", "order", "seed", "device", "xla_flags", "hessian_block",
+    "init_scale", "num_runs", "warmup", "order", "seed", "device", "xla_flags", "hessian_block", "vmapped_gelu",
 )
 MEASURE = "hvp_bench.measure:measure_shape"
 
@@ -254,11 +254,11 @@ def _measure_all(config: HVPConfig, sweep: _Sweep, log: CsvLog, todo: list[Point
 
 
 def failures(summary: pd.DataFrame) -> str | None:
-    """One line naming the failed and timed-out points of a summary, or None if none."""
-    bad = summary[summary["status"].isin(["failed", "timeout"])]
+    """One line naming the failed, timed-out and wrong points of a summary, or None if none."""
+    bad = summary[summary["status"].isin(["failed", "timeout", "wrong"])]
     if bad.empty:
         return None
     names = [f"{r.method} ({r.variant}) at depth {r.depth}, width {r.width}: {r.status}" for r in bad.itertuples()]
     shown = "; ".join(names[:5]) + (f"; and {len(names) - 5} more" if len(names) > 5 else "")
-    return f"{len(names)} point(s) failed or timed out (see summary.csv): {shown}"
+    return f"{len(names)} point(s) failed, timed out or gave wrong values (see summary.csv): {shown}"
 

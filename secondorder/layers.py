@@ -7,8 +7,14 @@ The network is the same whatever the formulation; only the program XLA sees chan
   fuse with the activation and with neighbouring elementwise work into one loop body.
   At the task's width 4 the dot's call overhead outweighs its 16 multiply-adds; at large
   widths the library dot wins (the lever study measures where).
-- activation "tanh" (the task's: `jax.nn.gelu`, whose default is the tanh approximation)
-  or "exact" (the erf form);
+- activation "tanh" (the task's: `jax.nn.gelu`, whose default is the tanh approximation),
+  "logistic" (the same function written `z * sigmoid(2u)`, since (1 + tanh u) / 2 =
+  sigmoid(2u)), or "exact" (the erf form). The logistic form exists because of a fault
+  of XLA:CPU: vmapped, the tanh form's JVP `(g + g t)(1 - t)` is reassociated and fused
+  into an FMA that returns a rounding error instead of 0 where t = -1 (a saturated unit),
+  so blocks of HVPs and `jax.hessian` of a deep network come out wrong
+  (docs/xla_cpu_tanh_jvp.md). The logistic form's derivatives hold no such cancellation;
+  `IMMUNE` names the activations whose vmapped products are right;
 - rule "autodiff" (JAX differentiates the layer) or "custom_jvp" (the layer's JVP is
   written out with the same fusible products, so every derivative JAX derives from it,
   the transposes included, keeps that form).
@@ -28,7 +34,9 @@ import jax.numpy as jnp
 
 Array = jax.Array
 PRODUCTS = ("matmul", "fused")
-ACTIVATIONS = ("tanh", "exact")
+ACTIVATIONS = ("tanh", "exact", "logistic")
+IMMUNE = ("exact", "logistic")
+"""Activations whose vmapped derivatives XLA:CPU gets right (tests/secondorder/test_blocks.py)."""
 RULES = ("autodiff", "custom_jvp")
 _C = math.sqrt(2.0 / math.pi)
 _A = 0.044715
@@ -56,8 +64,28 @@ def outer(h: Array, g: Array, kind: str = "matmul") -> Array:
 
 
 def gelu(z: Array, activation: str = "tanh") -> Array:
-    """The task's GELU (`jax.nn.gelu`, tanh approximation) or the exact erf form."""
+    """The task's GELU (`jax.nn.gelu`, tanh approximation), its logistic form, or the exact erf form."""
+    if activation == "logistic":
+        return z * _logistic_cdf(z)
     return jax.nn.gelu(z, approximate=activation == "tanh")
+
+
+def _logistic_cdf(z: Array) -> Array:
+    """(1 + tanh u) / 2 as sigmoid(2u), u = c (z + a z^3) computed as jax.nn.gelu computes it
+    (* 2 is exact).
+
+    Exactly 0 where the tanh form's 1 + tanh(u) rounds to 0, so that a unit the task's
+    network kills is dead here too (and a dead network's Hessian is exactly 0 in both):
+    elsewhere sigmoid(2u) is as small as it truly is (1e-130 at z = -20 in float64). The
+    mask is a comparison, so no derivative flows through the tanh.
+    """
+    u = _C * (z + _A * z**3)
+    return jnp.where(jnp.tanh(u) == -1, 0, jax.nn.sigmoid(2 * u))
+
+
+def immune(activation: str) -> str:
+    """The activation to use where products are vmapped: the logistic form for the tanh one."""
+    return "logistic" if activation == "tanh" else activation
 
 
 def gelu_derivatives(z: Array, activation: str = "tanh") -> tuple[Array, Array, Array]:
@@ -65,12 +93,20 @@ def gelu_derivatives(z: Array, activation: str = "tanh") -> tuple[Array, Array, 
 
     tanh: g = z (1 + t) / 2 with t = tanh(u), u = c (z + a z^3), c = sqrt(2/pi), a = 0.044715;
       g' = (1 + t) / 2 + z s u' / 2, g'' = s u' + z s (u'' - 2 t u'^2) / 2, with s = 1 - t^2.
+    logistic: the same function, with p = sigmoid(2u) = (1 + t) / 2 and q = p (1 - p) = s / 4:
+      g = z p, g' = p + 2 z q u', g'' = 4 q u' + 2 z q (u'' + 2 u'^2 (1 - 2p)).
     exact: g = z Phi(z), g' = Phi + z phi, g'' = phi (2 - z^2).
     """
     if activation == "exact":
         phi = jnp.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
         cdf = 0.5 * (1 + jax.lax.erf(z / math.sqrt(2.0)))
         return z * cdf, cdf + z * phi, phi * (2 - z * z)
+    if activation == "logistic":
+        p = _logistic_cdf(z)
+        q = p * (1 - p)
+        du = _C * (1 + 3 * _A * z * z)
+        d2u = _C * 6 * _A * z
+        return z * p, p + 2 * z * q * du, 4 * q * du + 2 * z * q * (d2u + 2 * du * du * (1 - 2 * p))
     t = jnp.tanh(_C * (z + _A * z**3))
     du = _C * (1 + 3 * _A * z * z)
     d2u = _C * 6 * _A * z

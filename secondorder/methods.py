@@ -33,6 +33,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from secondorder.layers import immune
 from secondorder.method_names import FLOOR_METHOD, METHOD_NAMES
 
 Array = jax.Array
@@ -43,19 +44,25 @@ def _as_fn(model_or_f) -> ScalarFn:
     return model_or_f.loss if hasattr(model_or_f, "loss") else model_or_f
 
 
-def calculate_hessian(model, params: Array, block_size: int = 0) -> Array:
+def calculate_hessian(model, params: Array, block_size: int = 0, literal: bool = False) -> Array:
     """The dense Hessian of the loss in the flat parameters, by autodiff.
 
     Args:
-      model: an `MLP` (its `loss` is used) or any scalar function of `params`.
+      model: an `MLP` (its `loss` is used), its bound `loss`, or any scalar function of
+        `params`.
       params: (P,).
       block_size: 0 for `jax.hessian` (all P columns vectorised at once: temporaries of
         P x activations); otherwise columns are built `block_size` at a time with
         `lax.map`, which bounds the temporaries when P is large.
+      literal: for the suite's MLP with the task's tanh GELU, differentiate it as written.
+        By default its logistic form (the same function) is differentiated instead: both
+        routes vmap the HVP, and vmapped, XLA:CPU gets the tanh form's derivatives wrong on
+        saturated units (entries of 1e-6 where the Hessian is exactly 0;
+        docs/xla_cpu_tanh_jvp.md). A plain function is always differentiated as written.
     Returns:
       (P, P), symmetric.
     """
-    f = _as_fn(model)
+    f = _as_fn(model) if literal else _immune_fn(model)
     if block_size <= 0:
         return jax.hessian(f)(params)
     n = params.shape[0]
@@ -65,6 +72,15 @@ def calculate_hessian(model, params: Array, block_size: int = 0) -> Array:
 
     # Row i of the result is H e_i, which is column i since H is symmetric.
     return jax.lax.map(column, jnp.arange(n), batch_size=min(block_size, n))
+
+
+def _immune_fn(model_or_f) -> ScalarFn:
+    """The scalar function of `model_or_f`, in the immune form of its GELU where it is the suite's MLP."""
+    model = model_or_f if hasattr(model_or_f, "with_layer") else getattr(model_or_f, "__self__", None)
+    if not hasattr(model, "with_layer"):
+        return _as_fn(model_or_f)
+    twin = model.with_layer(activation=immune(model.layer.activation))
+    return twin.loss if model_or_f is model else getattr(twin, model_or_f.__name__)
 
 
 def naive_hvp(hessian: Array, vector: Array) -> Array:

@@ -19,6 +19,8 @@ in layer order, exactly what `jax.flatten_util.ravel_pytree(weights)` gives.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Literal
@@ -139,6 +141,13 @@ class MLP:
         ]
         self._shapes = [(m, n) for m, n in zip(self.layer_sizes[:-1], self.layer_sizes[1:])]
         self._offsets = np.cumsum([m * n for m, n in self._shapes])[:-1].tolist()
+
+    def with_layer(self, **fields) -> "MLP":
+        """The same network (same weights, form, batch) with `fields` of its LayerSpec replaced,
+        e.g. `model.with_layer(activation="logistic")`."""
+        twin = copy.copy(self)
+        twin.layer = dataclasses.replace(self.layer, **fields)
+        return twin
 
     @property
     def num_params(self) -> int:

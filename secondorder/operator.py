@@ -28,6 +28,7 @@ from secondorder.model import MLP
 
 Array = jax.Array
 HVPKind = Literal["linearize", "fwd_rev", "rev_rev"]
+Batching = Literal["vmap", "sequential"]
 DATA_AXIS = "data"
 
 
@@ -49,17 +50,25 @@ class Operator:
     transposable_matvec: Callable[[Array], Array] | None = None
 
     def matmat(self, vectors: Array) -> Array:
-        """(k, P) -> (k, P): H applied to each row (for a Hessian, one row at a time: see
-        hessian_operator)."""
+        """(k, P) -> (k, P): H applied to each row (vmapped, or one row at a time: see
+        hessian_operator's batching)."""
         return jax.vmap(self.matvec)(vectors)
 
 
-def hessian_operator(f: Callable[[Array], Array], x: Array, hvp: HVPKind = "linearize") -> Operator:
+def hessian_operator(f: Callable[[Array], Array], x: Array, hvp: HVPKind = "linearize",
+                     batching: Batching = "vmap") -> Operator:
     """The Hessian of the scalar `f` at `x` as an operator. x: (P,).
 
     "linearize" runs the forward and backward pass of grad f once and reuses its
     linearization for every vector (the case here: hundreds of vectors at one point);
     "fwd_rev" and "rev_rev" recompute the passes for each product.
+
+    batching: how a block of vectors (matmat, and matfree's estimators, which vmap the
+      product) runs: "vmap", all at once; "sequential", one vector at a time
+      (jax.custom_batching.sequential_vmap). Vmapped, XLA:CPU gets the derivatives of the
+      task's tanh-form GELU wrong on saturated units (docs/xla_cpu_tanh_jvp.md; on the deep
+      width-16 MLP the block was off by 1e7 at 250 layers), so "sequential" is for a loss
+      written with it; the suite's losses use its logistic form and "vmap".
     """
     if hvp == "linearize":
         matvec = linearize_hvp(f, x)[1]
@@ -71,14 +80,13 @@ def hessian_operator(f: Callable[[Array], Array], x: Array, hvp: HVPKind = "line
             return hvp_rev_rev(f, x, v)
     else:
         raise ValueError(f"hvp must be 'linearize', 'fwd_rev' or 'rev_rev', got {hvp!r}")
-    # Products with a block of vectors run one vector at a time, also where matfree's
-    # estimators and SLQ vmap the operator. On this MLP (width 16, fan-in x 1.55,
-    # float64, CPU) a vmapped HVP drifts from the single-vector one as depth grows and is
-    # wrong from 250 layers on, against central differences of the gradient, which follow
-    # the single products (results/curvature/estimates.csv, route "hvp"; curvature.batching).
+    if batching == "vmap":
+        return Operator(matvec, x.shape[0], x.dtype)
+    if batching != "sequential":
+        raise ValueError(f"batching must be 'vmap' or 'sequential', got {batching!r}")
     # JAX cannot transpose a sequential_vmap function, so XDiag, which transposes the
-    # product, gets the plain (vmapped) one: it runs at the study's depth only (32
-    # layers), where the two agree to 1e-12.
+    # product, gets the plain (vmapped) one: right where the network is shallow enough
+    # that no unit saturates (the study's 32 layers: the two agree to 4e-12).
     return Operator(jax.custom_batching.sequential_vmap(matvec), x.shape[0], x.dtype, transposable_matvec=matvec)
 
 

@@ -13,6 +13,9 @@ it), only compile time and speed change. Names are `-`-separated tokens, form fi
     ...-remat           the layer recomputed in the backward pass (jax.checkpoint,
                         nothing saved) instead of its intermediates stacked per step
     ...-exact           the exact (erf) GELU instead of the task's tanh approximation
+    ...-logistic        the task's tanh GELU written z * sigmoid(2u): the same function,
+                        whose vmapped derivatives XLA:CPU gets right (the tanh form's
+                        are wrong on saturated units: docs/xla_cpu_tanh_jvp.md)
     ...-k16             a block of 16 vectors per call (vmap), for curvature estimators;
                         the per-vector cost is the time over 16 (the gradient and the
                         dispatch floor ignore the vectors and run once)
@@ -64,7 +67,7 @@ class Variant:
         tokens += ["fused"] if self.product == "fused" else []
         tokens += ["jvp"] if self.rule == "custom_jvp" else []
         tokens += ["remat"] if self.remat else []
-        tokens += ["exact"] if self.activation == "exact" else []
+        tokens += [self.activation] if self.activation != "tanh" else []
         tokens += [f"u{self.unroll}"] if self.unroll != 1 else []
         tokens += [f"k{self.vectors}"] if self.vectors != 1 else []
         return "-".join(tokens)
@@ -95,13 +98,13 @@ def parse_variant(text: str) -> Variant:
             key, value = "rule", "custom_jvp"
         elif token == "remat":
             key, value = "remat", True
-        elif token in ("exact", "tanh"):
+        elif token in ("exact", "tanh", "logistic"):
             key, value = "activation", token
         elif token[:1] in ("u", "k") and token[1:].isdigit() and int(token[1:]) >= 1:
             key, value = {"u": "unroll", "k": "vectors"}[token[0]], int(token[1:])
         else:
             raise ValueError(f"variant {text!r}: unknown token {token!r} (known: u<N>, k<N>, fused, "
-                             "matmul, jvp, remat, exact, tanh)")
+                             "matmul, jvp, remat, exact, tanh, logistic)")
         if key in fields:
             raise ValueError(f"variant {text!r} sets its {key} twice")
         fields[key] = value

@@ -72,6 +72,10 @@ def test_a_run_writes_its_results(finished):
     cost_rows = pd.read_csv(out / "cost.csv")
     dense = cost_rows[cost_rows["route"].str.startswith("dense")]
     assert list(dense["status"]) == ["ok", "ok", "skipped", "skipped"]  # P = 272, then 528 > 300
+    checks = pd.read_csv(out / "estimates.csv").set_index(["depth", "quantity"])["value"]
+    assert checks[(1, "dense_vs_single")] < 1e-12
+    assert max(checks[(d, q)] for d in (1, 2) for q in ("matmat_vs_single", "block_vs_single")) < 1e-12
+    assert max(checks[(d, "fd_vs_single")] for d in (1, 2)) < 1e-6
     summary = json.loads((out / "summary.json").read_text())
     meta = json.loads((out / "meta.json").read_text())
     assert summary["status"] == "ok" and meta["status"] == "ok" and meta["environment"]["jax"]
@@ -114,6 +118,34 @@ def test_a_failed_route_exits_3_and_is_retried(finished, tmp_path, capsys, monke
     status, _, _ = run(["--config", config, "--out", out, "--no-plots"], capsys)
     assert status == 0
     assert (pd.read_csv(out / "cost.csv").groupby("route").size() == pd.read_csv(done / "cost.csv").groupby("route").size()).all()
+
+
+def test_wrong_values_are_a_status_exit_3_and_are_measured_again(finished, tmp_path, capsys, monkeypatch):
+    config, done = finished
+    out = tmp_path / "wrong"
+    shutil.copytree(done, out)
+    frame = pd.read_csv(out / "cost.csv")
+    frame[frame["route"] != "hvp"].to_csv(out / "cost.csv", index=False)
+    real = cost.block_check
+    monkeypatch.setattr(cost, "block_check", lambda *a, **k: {**real(*a, **k), "matmat_vs_single": 3e7})
+    status, _, err = run(["--config", config, "--out", out, "--no-plots"], capsys)
+    assert status == 3 and "wrong values" in err
+    wrong = pd.read_csv(out / "cost.csv").query("status == 'wrong'")
+    assert set(wrong["route"]) == {"hvp"} and wrong["note"].str.contains("matmat_vs_single = 3e").all()
+    monkeypatch.undo()
+    status, _, _ = run(["--config", config, "--out", out, "--no-plots"], capsys)
+    assert status == 0 and set(pd.read_csv(out / "cost.csv")["status"]) == {"ok", "skipped"}
+
+
+def test_refuses_to_resume_a_run_made_before_the_gelu_key(finished, tmp_path, capsys):
+    config, done = finished
+    out = tmp_path / "old"
+    shutil.copytree(done, out)
+    meta = json.loads((out / "meta.json").read_text())
+    del meta["config"]["gelu"]
+    (out / "meta.json").write_text(json.dumps(meta))
+    status, _, err = run(["--config", config, "--out", out, "--no-plots"], capsys)
+    assert status == 2 and "before the config key 'gelu'" in err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -83,3 +83,43 @@ def test_states_held_by_other_methods_count_against_the_budget():
     assert status == {"naive_hvp": "ok", "hessian_then_hvp": "skipped"}
     note = both[both["method"] == "hessian_then_hvp"]["note"].iloc[0]
     assert "GB of other methods' states held" in note
+
+
+def test_every_hvp_is_checked_against_single_products():
+    todo = [("scan", m) for m in ("naive_hvp", "hvp_rev_rev", "hvp_fwd_rev", "gradient", FLOOR_METHOD)]
+    todo += [("scan-fused-k3", m) for m in ("hvp_linearized_apply", "hvp_by_hand")]
+    rows = pd.DataFrame(measure_shape(tiny(), 3, 3, todo, budget_bytes=10**10))
+    point = rows.groupby(["variant", "method"]).first()
+    assert set(rows["status"]) == {"ok"}
+    assert point["max_rel_error"].drop([("scan", "gradient"), ("scan", FLOOR_METHOD)]).max() < 1e-5
+    assert point.loc[[("scan", "gradient"), ("scan", FLOOR_METHOD)], "max_rel_error"].isna().all()
+    assert point.loc[("scan", "hvp_fwd_rev"), "max_rel_error"] == 0  # its own reference
+    # vmapped products (the dense Hessian, blocks) run the logistic form of the same GELU
+    assert point["gelu"].to_dict() == {
+        ("scan", "naive_hvp"): "logistic", ("scan", "hvp_rev_rev"): "tanh", ("scan", "hvp_fwd_rev"): "tanh",
+        ("scan", "gradient"): "tanh", ("scan", FLOOR_METHOD): "tanh",
+        ("scan-fused-k3", "hvp_linearized_apply"): "logistic", ("scan-fused-k3", "hvp_by_hand"): "logistic"}
+
+
+@pytest.mark.parametrize("vmapped_gelu, status", [("literal", "wrong"), ("logistic", "ok")])
+def test_a_block_of_the_literal_tanh_form_is_wrong_on_the_deep_network(vmapped_gelu, status):
+    # XLA:CPU's vmapped tanh JVP (docs/xla_cpu_tanh_jvp.md): 1e7 off at 250 layers.
+    config = tiny(depths=[250], width=16, input_size=16, dtype="float64", init="fan_in", init_scale=1.55,
+                  num_runs=1, vmapped_gelu=vmapped_gelu)
+    rows = pd.DataFrame(measure_shape(config, 250, 16, [("scan-k2", "hvp_fwd_rev")], budget_bytes=10**10))
+    row = rows.iloc[0]
+    assert row["status"] == status and row["gelu"] == {"literal": "tanh", "logistic": "logistic"}[vmapped_gelu]
+    if status == "wrong":
+        assert row["max_rel_error"] > 1 and "wrong values" in row["note"]
+    else:
+        assert row["max_rel_error"] < 1e-12
+
+
+def test_the_dense_route_on_a_dead_network_is_zero_or_wrong():
+    # The task's network in float64 is dead at 20 layers: its single HVP is exactly 0.
+    dead = {"depths": [20], "width": 4, "input_size": 4, "dtype": "float64", "num_runs": 1}
+    for vmapped_gelu, status in (("literal", "wrong"), ("logistic", "ok")):
+        rows = pd.DataFrame(measure_shape(tiny(**dead, vmapped_gelu=vmapped_gelu), 20, 4,
+                                          [("scan", "hessian_then_hvp")], budget_bytes=10**10))
+        assert rows["status"].iloc[0] == status
+        assert rows["max_rel_error"].iloc[0] == (float("inf") if status == "wrong" else 0)

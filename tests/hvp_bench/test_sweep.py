@@ -38,6 +38,15 @@ def crash_on_hvp_at_depth_3(config, depth, width, todo, budget):
     return measure_shape(config, depth, width, todo, budget)
 
 
+def wrong_hvp_at_depth_3(config, depth, width, todo, budget):
+    """Measures, then calls hvp_rev_rev's values wrong at depth 3, as a failed value check would."""
+    rows = measure_shape(config, depth, width, todo, budget)
+    for row in rows:
+        if depth == 3 and row["method"] == "hvp_rev_rev":
+            row.update(status="wrong", max_rel_error=2.0, note="wrong values: pretend")
+    return rows
+
+
 def hang_on_hvp_at_depth_3(config, depth, width, todo, budget):
     """Hangs while on hvp_rev_rev at depth 3."""
     if depth == 3 and ("scan", "hvp_rev_rev") in todo:
@@ -184,6 +193,31 @@ def test_failed_points_are_measured_again_on_resume(tmp_path):
     assert len(set(keys(rows))) == len(rows)
 
 
+def test_wrong_points_are_named_and_measured_again_on_resume(tmp_path):
+    from hvp_bench.rundir import load_run, summarize_runs
+    from hvp_bench.sweep import failures
+
+    config = HVPConfig(**{**TINY, "depths": (3,), "methods": ("hvp_rev_rev", "gradient")})
+    out = run_sweep(config, tmp_path / "run", progress=False, measure=wrong_hvp_at_depth_3)
+    message = failures(summarize_runs(load_run(out)[0]))
+    assert message.startswith("1 point(s)") and "hvp_rev_rev (scan) at depth 3, width 3: wrong" in message
+    run_sweep(config, out, progress=False)
+    rows = pd.read_csv(out / "runs.csv")
+    assert set(rows["status"]) == {"ok"} and len(rows) == 3 * 3
+    assert rows.loc[rows["method"] == "hvp_rev_rev", "max_rel_error"].max() < 1e-5
+
+
+def test_runs_written_before_the_value_check_read_as_unchecked_in_the_variants_gelu(tmp_path):
+    from hvp_bench.rundir import load_run
+
+    old = [c for c in COLUMNS if c not in ("gelu", "max_rel_error")]
+    rows = [dict(depth=1, width=3, variant=v, method="hvp_fwd_rev", run_index=0, status="ok", time_s=1e-3)
+            for v in ("scan-k16", "scan-exact", "torch")]
+    pd.DataFrame(rows, columns=old).to_csv(tmp_path / "runs.csv", index=False)
+    runs, _ = load_run(tmp_path)
+    assert list(runs["gelu"]) == ["tanh", "exact", "tanh"] and runs["max_rel_error"].isna().all()
+
+
 def test_a_run_with_failures_exits_3_after_writing_everything(tmp_path, capsys):
     # A limit no shape can meet: every point times out, is recorded, and the run says so.
     args = ["--config", "configs/hvp_smoke.toml", "--out", str(tmp_path / "run"), "--no-plots",
@@ -192,7 +226,7 @@ def test_a_run_with_failures_exits_3_after_writing_everything(tmp_path, capsys):
         run_cli(main_run, args)
     assert info.value.code == 3
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith("error: 2 point(s) failed or timed out") and "re-run the same command" in err
+    assert err.startswith("error: 2 point(s) failed, timed out or gave wrong values") and "re-run the same command" in err
     summary = pd.read_csv(tmp_path / "run" / "summary.csv")
     assert set(summary["status"]) == {"timeout"}
     assert '"finished": "20' in (tmp_path / "run" / "meta.json").read_text()
@@ -204,6 +238,8 @@ def test_finished_points_keeps_ok_and_still_too_big_skips():
         dict(depth=1, width=3, variant="scan", method="naive_hvp", status="skipped", predicted_bytes=500,
              compiled_bytes=0, note="predicted needs 0.00 GB > budget 0.00 GB"),
         dict(depth=1, width=3, variant="scan", method="hvp_rev_rev", status="timeout", note="time limit"),
+        *[dict(depth=1, width=3, variant="scan", method="hvp_fwd_rev", status="wrong", run_index=i, note="wrong values")
+          for i in range(2)],
     ])
     done, kept = finished_points(rows, num_runs=2, budget_bytes=100)
     assert done == {Point(1, 3, "scan", "gradient"), Point(1, 3, "scan", "naive_hvp")}

@@ -1,0 +1,89 @@
+"""Are a sweep point's values right? Each HVP against single products at the same point.
+
+Why: vmapped, XLA:CPU differentiates the task's tanh GELU wrongly on saturated units
+(docs/xla_cpu_tanh_jvp.md), so a block of vectors or a dense Hessian (jax.hessian vmaps)
+can be far from the single products of the same network while timing normally. A point
+whose values disagree is recorded `wrong` (hvp_bench.measure), not timed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import numpy as np
+
+from secondorder.methods import hvp_fwd_rev
+from secondorder.model import MLP
+from secondorder.timing import VECTOR_FREE
+from expkit.worker import report
+from secondorder.variants import Variant
+
+VALUE_RTOL = {"float32": 1e-3, "float64": 1e-8}
+"""Largest max|out - single| / max|single| (per vector) that counts as right, by dtype."""
+
+
+def model_key(variant: Variant) -> str:
+    """The model a formulation runs: variants that differ only in their vectors share one;
+    PyTorch's variants are checked against the task's network in JAX (the scan form)."""
+    return "scan" if variant.is_torch else dataclasses.replace(variant, vectors=1).name
+
+
+def check_values(dtype: str, models: dict[str, MLP], runs_as: dict[tuple[str, str], Variant],
+                 outputs: dict[tuple[str, str], np.ndarray], x, inputs,
+                 blocks: dict[int, jax.Array]) -> dict[tuple[str, str], tuple[float, str]]:
+    """(max relative error, note) of each timed HVP against single products at this point.
+
+    The reference is the forward-over-reverse HVP of the same model, compiled for one vector
+    and called once per vector of the block (never vmapped); the error is
+    max |out - ref| / max |ref| per vector, the largest over the block. NaN where the
+    reference is not finite (nothing to check); inf where it is 0 and the output is not.
+
+    Args:
+      dtype: the sweep's dtype (its tolerance: VALUE_RTOL).
+      models: model_key -> the MLP; runs_as: (variant, method) -> the formulation it ran;
+      outputs: (variant, method) -> its last output, (P,) or (k, P);
+      x, inputs: the point and the data; blocks: k -> the vectors, (k, P).
+    """
+    # A single-vector forward-over-reverse HVP timed at this point is its own reference
+    # (the same function, compiled the same way): no second compile of, e.g., an unrolled model.
+    references: dict[tuple[str, int], np.ndarray] = {
+        (model_key(runs_as[key]), 1): out for key, out in outputs.items()
+        if key[1] == "hvp_fwd_rev" and runs_as[key].vectors == 1 and not runs_as[key].is_torch}
+    checks = {}
+    for (variant, name), out in outputs.items():
+        if name in VECTOR_FREE:
+            continue
+        formulation = runs_as[(variant, name)]
+        key = (model_key(formulation), formulation.vectors)
+        if key not in references:
+            report((variant, "reference"))
+            block = blocks[key[1]] if key[1] > 1 else blocks[1][0]
+            references[key] = _single_products(models[key[0]], x, inputs, block)
+        want = references[key]
+        error = _max_rel_error(out.reshape(want.shape), want)
+        tol = VALUE_RTOL[dtype]
+        note = (f"wrong values: max relative error {error:.2g} > {tol:g} against single forward-over-reverse "
+                f"products ({formulation.activation} GELU)") if error > tol else ""
+        checks[(variant, name)] = (error, note)
+    return checks
+
+
+def _single_products(model: MLP, x, inputs, block) -> np.ndarray:
+    """H v of `model`'s loss for each row of `block` (k, P) or for `block` (P,), one at a time."""
+    single = jax.jit(lambda x, v, inputs: hvp_fwd_rev(lambda p: model.loss(p, inputs), x, v))
+    rows = block if block.ndim == 2 else block[None]
+    return np.stack([np.asarray(single(x, v, inputs)) for v in rows]).reshape(block.shape)
+
+
+def _max_rel_error(got: np.ndarray, want: np.ndarray) -> float:
+    got, want = np.atleast_2d(got).astype(np.float64), np.atleast_2d(want).astype(np.float64)
+    if not np.isfinite(want).all():
+        return float("nan")
+    if not np.isfinite(got).all():
+        return float("inf")
+    errors = []
+    for g, w in zip(got, want):
+        scale = np.abs(w).max()
+        errors.append(np.abs(g - w).max() / scale if scale > 0 else (0.0 if not g.any() else float("inf")))
+    return float(max(errors))
