@@ -37,6 +37,7 @@ import numpy as np
 from curvature import density, eigen, trace
 from curvature.batching import block_check, dense_check, is_wrong
 from curvature.config import COST_ROUTES
+from expkit.worker import one_line
 from curvature.problem import Problem
 from secondorder.timing import memory_of, time_compiled
 
@@ -50,42 +51,59 @@ def route_names(config) -> list[str]:
     return [r for r in COST_ROUTES if r in config.cost_routes]
 
 
-def _matrix_free(config, route: str, size: int) -> tuple[Callable, Callable[[Any], dict[str, float]]]:
-    """(route(op, key), estimates(output) -> {quantity: value}) for a matrix-free route."""
+def _hvp(config, size: int):
+    def run(op, key):
+        return op.matvec(jax.random.normal(key, (op.size,), op.dtype))
+    return run, lambda out: {"hv_norm": float(jnp.linalg.norm(out))}
+
+
+def _lanczos(config, size: int):
     k = config.top_k
-    if route == "hvp":
-        def run(op, key):
-            return op.matvec(jax.random.normal(key, (op.size,), op.dtype))
-        return run, lambda out: {"hv_norm": float(jnp.linalg.norm(out))}
-    if route == "lanczos":
-        def run(op, key):
-            return eigen.extreme_eigenvalues(op, key, config.lanczos_steps, k)
-
-        def values(out):
-            top, bottom = (np.asarray(a) for a in out)
-            return {**{f"top_{i + 1}": float(top[-1 - i]) for i in range(k)},
-                    **{f"bottom_{i + 1}": float(bottom[i]) for i in range(k)}}
-        return run, values
-    if route == "power":
-        def run(op, key):
-            return eigen.power_iteration(op, jax.random.normal(key, (op.size,), op.dtype), config.power_steps)[-1]
-        return run, lambda out: {"dominant": float(out)}
-    if route == "slq":
-        def run(op, key):
-            return density.slq(op, key, config.slq_probes, config.slq_steps, config.probe_batch)
-
-        def values(out):
-            nodes, weights = density.spectral_measure(*out)
-            # The measure's mean times P is SLQ's trace estimate (probes x steps HVPs).
-            return {"min_node": float(nodes.min()), "max_node": float(nodes.max()),
-                    "trace": float(size * (nodes @ weights))}
-        return run, values
-    name = route.removeprefix("trace_")
-    estimator = trace.ESTIMATORS[name]
 
     def run(op, key):
-        return estimator(op, key, config.cost_trace_hvps)
-    return run, lambda out: {"trace": float(out)}
+        return eigen.extreme_eigenvalues(op, key, config.lanczos_steps, k)
+
+    def values(out):
+        top, bottom = (np.asarray(a) for a in out)
+        return {**{f"top_{i + 1}": float(top[-1 - i]) for i in range(k)},
+                **{f"bottom_{i + 1}": float(bottom[i]) for i in range(k)}}
+    return run, values
+
+
+def _power(config, size: int):
+    def run(op, key):
+        return eigen.power_iteration(op, jax.random.normal(key, (op.size,), op.dtype), config.power_steps)[-1]
+    return run, lambda out: {"dominant": float(out)}
+
+
+def _slq(config, size: int):
+    def run(op, key):
+        return density.slq(op, key, config.slq_probes, config.slq_steps, config.probe_batch)
+
+    def values(out):
+        nodes, weights = density.spectral_measure(*out)
+        # The measure's mean times P is SLQ's trace estimate (probes x steps HVPs).
+        return {"min_node": float(nodes.min()), "max_node": float(nodes.max()),
+                "trace": float(size * (nodes @ weights))}
+    return run, values
+
+
+def _trace(name: str):
+    estimator = trace.ESTIMATORS[name]
+
+    def route(config, size: int):
+        def run(op, key):
+            return estimator(op, key, config.cost_trace_hvps)
+        return run, lambda out: {"trace": float(out)}
+    return route
+
+
+# route -> (config, P) -> (run(op, key), estimates(output) -> {quantity: value}); the route
+# names are curvature.config's COST_ROUTES (the dense routes are timed apart, below).
+MATRIX_FREE: dict[str, Callable[[Any, int], tuple[Callable, Callable[[Any], dict[str, float]]]]] = {
+    "hvp": _hvp, "lanczos": _lanczos, "power": _power, "slq": _slq,
+    **{f"trace_{name}": _trace(name) for name in trace.ESTIMATORS},
+}
 
 
 def measure_route(problem: Problem, config, route: str, dense_state: dict) -> tuple[list[dict], list[dict]]:
@@ -115,12 +133,12 @@ def measure_route(problem: Problem, config, route: str, dense_state: dict) -> tu
             compiled = _Eigvalsh(hessian)
             args, runs, warmup = (), config.dense_runs, 0
         else:
-            run, values = _matrix_free(config, route, p)
+            run, values = MATRIX_FREE[route](config, p)
             compiled = problem.compile(run, key)
             args, runs, warmup = (key,), config.cost_runs, 1
         times, out = time_compiled(compiled, args, runs, warmup)
     except Exception as e:  # XLA resource errors and the like: recorded, the sweep goes on
-        return [{**base, "run": 0, "status": "failed", "note": _one_line(e)}], []
+        return [{**base, "run": 0, "status": "failed", "note": one_line(e)}], []
     memory = memory_of(compiled.executable).get("total_bytes", 0) if compiled.executable else 2 * compiled.matrix.nbytes
     if route == "dense_hessian":
         dense_state["hessian"] = out
@@ -156,7 +174,3 @@ class _Eigvalsh:
     def __call__(self):
         return np.linalg.eigvalsh(self.matrix)
 
-
-def _one_line(error: Exception) -> str:
-    text = f"{type(error).__name__}: {error}".splitlines()[0]
-    return text[:300]

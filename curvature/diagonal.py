@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 from matfree import stochtrace
 
+from curvature.config import DIAG_ESTIMATORS
 from secondorder.operator import Operator
 
 Array = jax.Array
@@ -40,7 +41,6 @@ def xdiag(op: Operator, key: Array, num_matvecs: int) -> Array:
     return estimate(op.transposable_matvec or op.matvec, key)
 
 
+# Keyed by curvature.config.DIAG_ESTIMATORS, the one list of names.
 ESTIMATORS: dict[str, Callable[[Operator, Array, int], Array]] = {
-    "hutchinson": hutchinson_diagonal,
-    "xdiag": xdiag,
-}
+    name: {"hutchinson": hutchinson_diagonal, "xdiag": xdiag}[name] for name in DIAG_ESTIMATORS}

@@ -21,7 +21,8 @@ import jax.numpy as jnp
 from secondorder.operator import Batching, HVPKind, Operator, data_mesh, hessian_operator, make_loss, place_batch
 from secondorder.layers import IMMUNE
 from secondorder.methods import calculate_hessian
-from secondorder.model import MLP, layer_sizes_for
+from secondorder.model import MLP
+from secondorder.sizes import layer_sizes_for
 
 Array = jax.Array
 

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from matfree import stochtrace
 
+from curvature.config import TRACE_ESTIMATORS
 from secondorder.operator import Operator
 
 Array = jax.Array
@@ -65,11 +66,10 @@ def xtrace(op: Operator, key: Array, num_matvecs: int) -> Array:
     return estimate(op.matvec, key)
 
 
+# Keyed by curvature.config.TRACE_ESTIMATORS, the one list of names (a name without a
+# function here fails at import).
 ESTIMATORS: dict[str, Callable[[Operator, Array, int], Array]] = {
-    "hutchinson": hutchinson,
-    "hutchpp": hutchpp,
-    "xtrace": xtrace,
-}
+    name: {"hutchinson": hutchinson, "hutchpp": hutchpp, "xtrace": xtrace}[name] for name in TRACE_ESTIMATORS}
 
 
 def hutchinson_variance(matrix, diagonal=None) -> float:

@@ -38,7 +38,8 @@ from hvp_bench.config import HVPConfig
 from hvp_bench.values import VALUE_RTOL, check_values, model_key
 from secondorder.layers import immune
 from secondorder.methods import REGISTRY, get_method
-from secondorder.model import MLP, layer_sizes_for
+from secondorder.model import MLP
+from secondorder.sizes import layer_sizes_for
 from secondorder.variants import Variant, parse_variant
 from secondorder.timing import compile_method, compile_prepare, memory_of, prepare_state, time_interleaved
 

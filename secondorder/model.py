@@ -29,16 +29,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from secondorder.r_operator import hvp_by_hand, split_params
 from secondorder.layers import LayerSpec, layer, product
+from secondorder.r_operator import hvp_by_hand, split_params
+from secondorder.sizes import num_params
 
 Array = jax.Array
 Form = Literal["unrolled", "scan", "fori"]
-
-
-def layer_sizes_for(depth: int, width: int, input_size: int, output_size: int) -> list[int]:
-    """`[input_size] + [width] * depth + [output_size]`: `depth` hidden layers."""
-    return [input_size] + [width] * depth + [output_size]
 
 
 def check_layer_sizes(layer_sizes: Sequence[int], form: Form) -> list[int]:
@@ -151,7 +147,7 @@ class MLP:
 
     @property
     def num_params(self) -> int:
-        return sum(m * n for m, n in self._shapes)
+        return num_params(self.layer_sizes)
 
     def forward(self, x: Array) -> Array:
         """x: (batch, layer_sizes[0]) -> (batch, layer_sizes[-1]), with the current weights."""

@@ -109,7 +109,7 @@ def test_a_failed_route_exits_3_and_is_retried(finished, tmp_path, capsys, monke
     def broken(*args, **kwargs):
         raise RuntimeError("RESOURCE_EXHAUSTED: pretend")
 
-    monkeypatch.setattr(cost, "_matrix_free", broken)
+    monkeypatch.setitem(cost.MATRIX_FREE, "lanczos", broken)
     status, _, err = run(["--config", config, "--out", out, "--no-plots"], capsys)
     assert status == 3 and "failed" in err
     failed = pd.read_csv(out / "cost.csv").query("status == 'failed'")

@@ -78,3 +78,10 @@ def test_a_float32_operator_gives_a_float32_estimate():
     a = jnp.asarray(with_spectrum(np.linspace(1.0, 2.0, 50)), jnp.float32)
     out = jax.jit(lambda a, k: trace.hutchpp(dense_operator(a), k, 12))(a, jax.random.PRNGKey(0))
     assert out.dtype == jnp.float32
+
+
+def test_every_named_route_and_estimator_has_its_implementation():
+    from curvature import config, cost, diagonal
+
+    assert tuple(trace.ESTIMATORS) == config.TRACE_ESTIMATORS and tuple(diagonal.ESTIMATORS) == config.DIAG_ESTIMATORS
+    assert (*cost.MATRIX_FREE, *cost.DENSE_ROUTES) == config.COST_ROUTES

@@ -15,7 +15,8 @@ import pytest
 
 from secondorder.layers import IMMUNE, gelu
 from secondorder.methods import calculate_hessian, hvp_fwd_rev
-from secondorder.model import MLP, layer_sizes_for
+from secondorder.model import MLP
+from secondorder.sizes import layer_sizes_for
 from secondorder.operator import hessian_operator
 from tests.helpers.long_double import mlp_hvp, relative_error
 

@@ -6,7 +6,8 @@ import pytest
 from secondorder import memory
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
 from secondorder.methods import get_method
-from secondorder.model import MLP, layer_sizes_for
+from secondorder.model import MLP
+from secondorder.sizes import layer_sizes_for
 from secondorder.timing import compile_method, compile_prepare, memory_of
 
 

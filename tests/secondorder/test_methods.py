@@ -18,7 +18,8 @@ from secondorder.methods import (
     linearize_hvp,
     naive_hvp,
 )
-from secondorder.model import MLP, layer_sizes_for
+from secondorder.model import MLP
+from secondorder.sizes import layer_sizes_for
 from secondorder.timing import time_method
 
 pytestmark = pytest.mark.usefixtures("x64")  # float64 references throughout

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from secondorder.model import MLP, health, layer_sizes_for
+from secondorder.model import MLP, health
+from secondorder.sizes import layer_sizes_for
 from secondorder.methods import calculate_hessian, hvp_fwd_rev
 
 pytestmark = pytest.mark.usefixtures("x64")  # float64 references throughout

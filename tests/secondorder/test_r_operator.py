@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from secondorder.methods import calculate_hessian, get_method
-from secondorder.model import MLP, layer_sizes_for
+from secondorder.model import MLP
+from secondorder.sizes import layer_sizes_for
 from secondorder.timing import time_method
 
 pytestmark = pytest.mark.usefixtures("x64")

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from secondorder.methods import get_method
-from secondorder.model import MLP, layer_sizes_for
+from secondorder.model import MLP
+from secondorder.sizes import layer_sizes_for
 from secondorder.timing import compile_method, round_orders, time_compiled, time_interleaved, time_method
 
 
