@@ -34,6 +34,7 @@ def slq(op: Operator, key: Array, probes: int, steps: int, batch: int | None = N
     Args:
       batch: probes vectorised at a time (vmap; the rest in sequence): bounds the memory
         of the Krylov bases, probes x P x steps numbers at once otherwise. None: all.
+        An operator whose products run one vector at a time takes the probes one by one.
     Returns:
       (nodes, weights), each (probes, steps); each row of weights sums to 1.
     """
@@ -47,7 +48,8 @@ def quadrature(op: Operator, vectors: Array, steps: int, batch: int | None = Non
         nodes, vecs = jnp.linalg.eigh(tridiagonal(*lanczos(op, v, steps)))
         return nodes, vecs[0] ** 2
 
-    return jax.lax.map(one, vectors, batch_size=min(batch or len(vectors), len(vectors)))
+    size = None if op.batching == "sequential" else min(batch or len(vectors), len(vectors))
+    return jax.lax.map(one, vectors, batch_size=size)
 
 
 def spectral_measure(nodes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

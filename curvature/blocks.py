@@ -1,0 +1,108 @@
+"""What vmapped blocks buy the estimators at depth: SLQ and Hutch++ three ways, timed together.
+
+    python scripts/bench_curvature_blocks.py --out results/curvature_blocks_cpu
+
+The curvature study's network (width 16, fan-in init x 1.55, float64) at 250-1000 layers,
+its Hessian operator built three ways (`SETUPS`):
+- "tanh, sequential": the literal tanh GELU, blocks one vector at a time (how the
+  reference run in results/curvature was made: vmapped, that form is wrong);
+- "logistic, sequential": the logistic form, still one vector at a time (what the
+  formulation alone costs);
+- "logistic, vmap": the logistic form with blocks vmapped (the default now).
+Each route is compiled per setup and timed interleaved with the others, run by run
+(secondorder.timing.time_interleaved). The three answers are compared: with the same
+probes they must agree to rounding (`max_rel_diff` in the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from curvature import density, trace
+from curvature.config import CurvatureConfig
+from curvature.problem import build_problem
+from expkit.provenance import environment_info
+from expkit.results import now_iso, write_csv_atomic, write_json_atomic
+from secondorder.timing import time_interleaved
+
+SETUPS = {"tanh, sequential": ("tanh", "sequential"), "logistic, sequential": ("logistic", "sequential"),
+          "logistic, vmap": ("logistic", "vmap")}
+COLUMNS = ["depth", "params", "route", "hvps", "setup", "run", "time_s", "compile_s", "estimate", "max_rel_diff"]
+
+
+def routes(slq_probes: int, slq_steps: int, hutchpp_hvps: int) -> dict[str, tuple[int, Any]]:
+    """name -> (HVPs, route(op, key) -> a scalar estimate of the trace)."""
+    def slq(op, key):
+        nodes, weights = density.slq(op, key, slq_probes, slq_steps)
+        return op.size * (nodes * weights).sum() / slq_probes
+
+    def hutchpp(op, key):
+        return trace.hutchpp(op, key, hutchpp_hvps)
+
+    return {"slq": (slq_probes * slq_steps, slq), "hutchpp": (hutchpp_hvps, hutchpp)}
+
+
+def measure_depth(depth: int, runs: int, slq_probes: int = 10, slq_steps: int = 10, hutchpp_hvps: int = 48,
+                  seed: int = 0) -> list[dict[str, Any]]:
+    """Rows of COLUMNS for every route x setup at one depth (runs rows each)."""
+    key = jax.random.PRNGKey(seed)
+    rows = []
+    with jax.enable_x64(True):
+        problems = {name: dataclasses.replace(build_problem(CurvatureConfig(gelu=gelu), depth), batching=batching)
+                    for name, (gelu, batching) in SETUPS.items()}
+        for route, (hvps, fn) in routes(slq_probes, slq_steps, hutchpp_hvps).items():
+            compiled = {name: problem.compile(fn, key) for name, problem in problems.items()}
+            calls = {name: (c, (key,)) for name, c in compiled.items()}
+            times, _, outputs = time_interleaved(calls, runs, warmup=1, seed=[seed, depth])
+            estimates = {name: float(out) for name, out in outputs.items()}
+            values = np.array(list(estimates.values()))
+            spread = float(np.abs(values - values[-1]).max() / abs(values[-1]))
+            for name, c in compiled.items():
+                rows += [{"depth": depth, "params": problems[name].size, "route": route, "hvps": hvps, "setup": name,
+                          "run": i, "time_s": float(t), "compile_s": c.compile_s, "estimate": estimates[name],
+                          "max_rel_diff": spread} for i, t in enumerate(times[name])]
+    return rows
+
+
+def summarize(rows: list[dict[str, Any]]):
+    """Median and range of the time per (depth, route, setup), and each setup's time over the
+    vmapped one's: a pandas DataFrame."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    table = frame.groupby(["depth", "route", "hvps", "setup"], sort=False)["time_s"].agg(
+        median_s="median", min_s="min", max_s="max", runs="count").reset_index()
+    base = table[table["setup"] == "logistic, vmap"].set_index(["depth", "route"])["median_s"]
+    table["over_vmap"] = [m / base[(d, r)] for d, r, m in zip(table["depth"], table["route"], table["median_s"])]
+    return table
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """scripts/bench_curvature_blocks.py: measures every depth, then writes times.csv,
+    summary.csv and meta.json (arguments, environment and git commit, load averages)."""
+    import pandas as pd
+
+    parser = argparse.ArgumentParser(description="SLQ and Hutch++ with the Hessian operator's blocks "
+                                     "vmapped or one vector at a time, timed together.")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--depths", type=int, nargs="+", default=[250, 500, 1000])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"started": now_iso(), "args": vars(args), "environment": environment_info(),
+            "load_average_at_start": os.getloadavg()}
+    rows = [row for depth in args.depths for row in measure_depth(depth, args.runs)]
+    write_csv_atomic(out / "times.csv", pd.DataFrame(rows, columns=COLUMNS))
+    summary = summarize(rows)
+    write_csv_atomic(out / "summary.csv", summary)
+    meta.update(finished=now_iso(), load_average_at_end=os.getloadavg())
+    write_json_atomic(out / "meta.json", meta)
+    print(summary.to_string(index=False))
