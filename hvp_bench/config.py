@@ -45,7 +45,8 @@ class HVPConfig(Config):
     # time), "unrolled" (the task's Python loop: its compile time grows with depth and it
     # cannot compile 1000 layers on 24 GB), "fori", with tokens for the unroll factor
     # ("-u8"), the layer written for fusion ("-fused"), a hand-written layer JVP
-    # ("-jvp"), the exact GELU ("-exact") and a block of vectors per call ("-k16");
+    # ("-jvp"), the exact GELU ("-exact"), the tanh GELU written z * sigmoid(2u)
+    # ("-logistic") and a block of vectors per call ("-k16");
     # "torch", "torch-func", "torch-compile": the same network in PyTorch, an optional
     # extra (pip install -e ".[peers]"; hvp_bench/torch_peer.py).
     variants: tuple[str, ...] = key(("scan",), nonempty=True)
