@@ -40,9 +40,12 @@ def test_headline_numbers_are_what_the_code_computes_from_the_result_files():
     import importlib
 
     blocks = re.findall(r"<!-- headlines:(\w+) (\S+) -->\n(.*?)\n<!-- /headlines -->", README, re.S)
-    assert {module for module, _, _ in blocks} == {"hvp_bench", "lr_meta", "curvature"}
+    assert {module for module, _, _ in blocks} == {"hvp_bench", "lr_meta", "curvature", "quickstart"}
     for module, run_dir, text in blocks:
-        lines = importlib.import_module(f"{module}.headlines").headline_lines(ROOT / run_dir)
+        if module == "quickstart":  # how long the quick start's main job took, from its runs' meta.json
+            lines = importlib.import_module("hvp_bench.headlines").duration_lines(ROOT / run_dir)
+        else:
+            lines = importlib.import_module(f"{module}.headlines").headline_lines(ROOT / run_dir)
         expected = "\n".join(lines).replace(str(ROOT / run_dir), run_dir)
         assert text == expected, f"README's {module} headlines differ from {run_dir}"
 
