@@ -1,5 +1,6 @@
 """README's promises: the library example runs as written, the quick start names real files."""
 
+import pytest
 import re
 from pathlib import Path
 
@@ -7,6 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_library_example_runs_exactly_as_written(capsys):
     block = re.search(r"<!-- library-example:start -->\n```python\n(.*?)```\n<!-- library-example:end -->",
                       README, re.S)

@@ -73,6 +73,7 @@ def test_every_runner_goes_through_the_one_lifecycle():
         assert {"start", "finish", "nothing_to_do"} <= names, path
 
 
+@pytest.mark.slow
 def test_meta_json_has_the_same_fields_everywhere(finished):
     runner, _, out = finished
     meta = json.loads((out / "meta.json").read_text())
@@ -130,6 +131,7 @@ def test_a_missing_config_and_an_unwritable_out_exit_2(runner, tmp_path, capsys)
     assert status == 2 and err.count("\n") == 1 and "cannot write to output directory" in err
 
 
+@pytest.mark.slow
 def test_a_run_cut_by_a_kill_resumes_says_what_is_left_and_duplicates_nothing(finished, tmp_path, capsys):
     runner, config, out = finished
     _, _, log, key, _ = RUNNERS[runner]

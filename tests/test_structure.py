@@ -112,6 +112,7 @@ def test_importing_the_core_and_configs_imports_neither_jax_nor_matplotlib():
     assert heavy == "[]"
 
 
+@pytest.mark.slow
 def test_torch_is_imported_only_when_the_peer_is_called():
     # PyTorch is an optional extra: no module imports it at module level (AST), and
     # importing everything that runs a sweep leaves it unimported.
@@ -129,6 +130,7 @@ def test_torch_is_imported_only_when_the_peer_is_called():
     assert loaded == "False"
 
 
+@pytest.mark.slow
 def test_importing_the_plotting_modules_leaves_matplotlib_as_it_was():
     out = run_python(
         "import matplotlib\n"

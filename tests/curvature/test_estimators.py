@@ -21,6 +21,7 @@ def x64():
         yield
 
 
+@pytest.mark.slow
 def test_hutchinson_diagonal_is_unbiased_with_the_closed_form_variance():
     a = with_spectrum(np.linspace(-1.0, 2.0, 60), seed=4)
     m, reps = 6, 400
@@ -35,12 +36,14 @@ def test_hutchinson_diagonal_is_unbiased_with_the_closed_form_variance():
     np.testing.assert_allclose(per_entry_var.mean(), (off / m).mean(), rtol=0.1)
 
 
+@pytest.mark.slow
 def test_xdiag_is_exact_for_a_low_rank_matrix():
     a = low_rank(100, 5, seed=5)
     est = jax.jit(lambda a, k: diagonal.xdiag(dense_operator(a), k, 20))(jnp.asarray(a), jax.random.PRNGKey(1))
     np.testing.assert_allclose(est, np.diag(a), atol=1e-12)
 
 
+@pytest.mark.slow
 def test_lanczos_finds_both_ends_to_1e_10():
     a, values = separated()
     top, bottom = jax.jit(lambda a, k: eigen.extreme_eigenvalues(dense_operator(a), k, 80, 5))(
@@ -49,6 +52,7 @@ def test_lanczos_finds_both_ends_to_1e_10():
     np.testing.assert_allclose(bottom, values[:5], rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_lanczos_in_float32_is_within_float32_rounding():
     a, values = separated()
     top, _ = jax.jit(lambda a, k: eigen.extreme_eigenvalues(dense_operator(a), k, 80, 5))(
@@ -78,6 +82,7 @@ def test_power_iteration_converges_to_the_dominant_eigenvalue():
     assert abs(q[4] + 12.0) > 1e-3  # and not before it could have
 
 
+@pytest.mark.slow
 def test_each_probes_quadrature_is_exact_for_low_degree_polynomials():
     values = np.linspace(-1.0, 1.0, 150) ** 3
     a = with_spectrum(values, seed=6)
@@ -93,6 +98,7 @@ def test_each_probes_quadrature_is_exact_for_low_degree_polynomials():
             power = a @ power
 
 
+@pytest.mark.slow
 def test_slq_measure_is_close_to_the_spectrum():
     values = np.concatenate([np.zeros(200), np.linspace(1.0, 3.0, 100)])  # an atom at 0, like a network Hessian
     a = with_spectrum(values, seed=7)

@@ -57,6 +57,7 @@ def finished(tmp_path_factory):
     return config, finish(cli, config, tmp / "out")
 
 
+@pytest.mark.slow
 def test_a_run_writes_its_results(finished):
     _, out = finished
     names = {p.name for p in out.iterdir()}
@@ -83,6 +84,7 @@ def test_a_run_writes_its_results(finished):
     assert set(summary["goals"]) >= {"top_k_float64", "slope_hutchinson", "slq_w1"}
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_redoes_only_what_was_lost(finished, tmp_path, capsys):
     config, done = finished
     out = tmp_path / "killed"
@@ -99,6 +101,7 @@ def test_resume_after_a_kill_redoes_only_what_was_lost(finished, tmp_path, capsy
     assert len(pd.read_csv(out / "cost.csv")) == len(pd.read_csv(done / "cost.csv"))
 
 
+@pytest.mark.slow
 def test_a_failed_route_exits_3_and_is_retried(finished, tmp_path, capsys, monkeypatch):
     config, done = finished
     out = tmp_path / "failing"
@@ -120,6 +123,7 @@ def test_a_failed_route_exits_3_and_is_retried(finished, tmp_path, capsys, monke
     assert (pd.read_csv(out / "cost.csv").groupby("route").size() == pd.read_csv(done / "cost.csv").groupby("route").size()).all()
 
 
+@pytest.mark.slow
 def test_wrong_values_are_a_status_exit_3_and_are_measured_again(finished, tmp_path, capsys, monkeypatch):
     config, done = finished
     out = tmp_path / "wrong"

@@ -35,6 +35,7 @@ def estimates(name, matrix, m, reps, seed=0, chunk=100):
     return np.concatenate([np.asarray(run(op_matrix, k)) for k in keys])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["hutchinson", "hutchpp", "xtrace"])
 def test_unbiased_mean_of_many_estimates(name):
     a = with_spectrum(1.0 / np.arange(1, 121))  # PSD, trace = H_120 ≈ 5.37
@@ -45,6 +46,7 @@ def test_unbiased_mean_of_many_estimates(name):
     assert abs(est.mean() - exact) < 4 * se
 
 
+@pytest.mark.slow
 def test_hutchinson_mean_squared_error_is_the_closed_form():
     a = with_spectrum(np.linspace(-2.0, 3.0, 80), seed=1)
     m, reps = 12, 4000
@@ -60,6 +62,7 @@ def test_hutchinson_variance_closed_form_on_a_small_matrix():
     assert trace.hutchinson_variance(a) == pytest.approx(4.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["hutchpp", "xtrace"])
 def test_exact_when_the_sketch_holds_the_range(name):
     a = low_rank(150, 8, seed=2)
@@ -67,6 +70,7 @@ def test_exact_when_the_sketch_holds_the_range(name):
     np.testing.assert_allclose(est, np.trace(a), rtol=0, atol=1e-10 * np.abs(a).sum())
 
 
+@pytest.mark.slow
 def test_hutchpp_beats_hutchinson_on_a_decaying_spectrum():
     a = with_spectrum(1.0 / np.arange(1, 301) ** 2, seed=3)
     exact = np.trace(a)
@@ -74,6 +78,7 @@ def test_hutchpp_beats_hutchinson_on_a_decaying_spectrum():
     assert rmse["hutchpp"] < rmse["hutchinson"] / 10
 
 
+@pytest.mark.slow
 def test_a_float32_operator_gives_a_float32_estimate():
     a = jnp.asarray(with_spectrum(np.linspace(1.0, 2.0, 50)), jnp.float32)
     out = jax.jit(lambda a, k: trace.hutchpp(dense_operator(a), k, 12))(a, jax.random.PRNGKey(0))

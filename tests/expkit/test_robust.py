@@ -65,6 +65,7 @@ def _coverage(studies: int, kink: float = 1.0):
     return np.mean(out, axis=0)
 
 
+@pytest.mark.slow
 def test_hierarchical_ci_covers_under_drift_where_the_single_run_bootstrap_does_not():
     # 200 studies of 8 repeats x 8 depths x 5 runs; each repeat's slope drifts by a
     # lognormal factor (sigma 0.3, as 89-272 ns across 11 committed CPU runs suggests).

@@ -82,6 +82,7 @@ def test_a_death_is_blamed_on_the_item_in_flight_and_the_next_call_gets_a_fresh_
     assert worker.call(pid) != first
 
 
+@pytest.mark.slow
 def test_each_item_has_its_own_time_limit(worker):
     # 0.3 s each for two items is within a 0.6 s per-item limit although 0.6 s pass in all.
     seen = []

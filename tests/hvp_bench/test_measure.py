@@ -16,6 +16,7 @@ from hvp_bench.measure import check_backend, measure_shape
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_init_worker_pins_the_platform_even_after_jax_was_imported():
     code = ("import jax\n"
             "from hvp_bench.measure import init_worker\n"
@@ -27,6 +28,7 @@ def test_init_worker_pins_the_platform_even_after_jax_was_imported():
     assert out.stdout.split() == ["cpu", "highest", "cpu"]
 
 
+@pytest.mark.slow
 def test_only_the_jax_worker_preallocates_gpu_memory():
     from hvp_bench.sweep import _Sweep
 
@@ -57,6 +59,7 @@ def tiny(**overrides):
                                         "device": "cpu", **overrides})
 
 
+@pytest.mark.slow
 def test_one_shape_is_timed_together_with_its_floor():
     todo = [("scan", m) for m in ("naive_hvp", "hvp_rev_rev", "gradient", FLOOR_METHOD)]
     rows = pd.DataFrame(measure_shape(tiny(), 3, 3, todo, budget_bytes=10**10))
@@ -70,6 +73,7 @@ def test_one_shape_is_timed_together_with_its_floor():
     assert rows["finite"].all() and rows["nonzero"].all()
 
 
+@pytest.mark.slow
 def test_states_held_by_other_methods_count_against_the_budget():
     # naive_hvp keeps H (P^2 floats) alive while the others are timed; with a budget that
     # fits either dense method alone but not both, the second is skipped and says why.
@@ -85,6 +89,7 @@ def test_states_held_by_other_methods_count_against_the_budget():
     assert "GB of other methods' states held" in note
 
 
+@pytest.mark.slow
 def test_every_hvp_is_checked_against_single_products():
     todo = [("scan", m) for m in ("naive_hvp", "hvp_rev_rev", "hvp_fwd_rev", "gradient", FLOOR_METHOD)]
     todo += [("scan-fused-k3", m) for m in ("hvp_linearized_apply", "hvp_by_hand")]
@@ -101,6 +106,7 @@ def test_every_hvp_is_checked_against_single_products():
         ("scan-fused-k3", "hvp_linearized_apply"): "logistic", ("scan-fused-k3", "hvp_by_hand"): "logistic"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("vmapped_gelu, status", [("literal", "wrong"), ("logistic", "ok")])
 def test_a_block_of_the_literal_tanh_form_is_wrong_on_the_deep_network(vmapped_gelu, status):
     # XLA:CPU's vmapped tanh JVP (docs/xla_cpu_tanh_jvp.md): 1e7 off at 250 layers.
@@ -115,6 +121,7 @@ def test_a_block_of_the_literal_tanh_form_is_wrong_on_the_deep_network(vmapped_g
         assert row["max_rel_error"] < 1e-12
 
 
+@pytest.mark.slow
 def test_the_dense_route_on_a_dead_network_is_zero_or_wrong():
     # The task's network in float64 is dead at 20 layers: its single HVP is exactly 0.
     dead = {"depths": [20], "width": 4, "input_size": 4, "dtype": "float64", "num_runs": 1}

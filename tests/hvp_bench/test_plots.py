@@ -47,6 +47,7 @@ def tiny_run(path, widths=()):
     return path
 
 
+@pytest.mark.slow
 def test_figures_are_written_with_skipped_and_failed_points_marked(tmp_path):
     paths = plot_run(tiny_run(tmp_path / "run"))
     names = sorted(p.name for p in paths)
@@ -60,6 +61,7 @@ def test_figures_are_written_with_skipped_and_failed_points_marked(tmp_path):
     assert all(p.stat().st_size > 5_000 for p in paths)
 
 
+@pytest.mark.slow
 def test_width_sweep_figure_when_the_run_has_one(tmp_path):
     paths = plot_run(tiny_run(tmp_path / "run", widths=(8, 16, 32)))
     assert tmp_path / "run" / "width_sweep.png" in paths
@@ -73,6 +75,7 @@ def test_plot_script_refuses_a_directory_without_results(tmp_path, capsys):
     assert "has no runs.csv" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_dead_points_are_drawn_hollow_and_said_so(tmp_path):
     run = tiny_run(tmp_path / "run")
     rows = pd.read_csv(run / "runs.csv")
@@ -134,6 +137,7 @@ def test_task_figure_log_panel_never_goes_below_zero_and_shows_the_printed_media
     assert [t.get_text() for t in linear.get_legend().get_texts()][:3] == list(TASK_LABELS)
 
 
+@pytest.mark.slow
 def test_variants_are_small_multiples_with_few_legend_entries(tmp_path):
     many = ["scan", "scan-u2", "scan-u4", "scan-u8", "scan-fused", "scan-remat", "fori", "scan-exact"]
     for name, variants in (("two", ("scan", "scan-fused-jvp-remat")), ("many", many)):
@@ -154,6 +158,7 @@ def test_variants_are_small_multiples_with_few_legend_entries(tmp_path):
             assert "scan-fused-jvp-remat (fused products, hand-written JVP, recomputed backward)" in text
 
 
+@pytest.mark.slow
 def test_plot_run_draws_each_variant_alone_only_for_a_few(tmp_path):
     run, _ = noisy_run(tmp_path / "run", variants=("scan", "scan-fused", "scan-remat", "fori"),
                        methods=("hvp_rev_rev", "gradient"), depths=(50, 100, 200), runs=3)
@@ -162,6 +167,7 @@ def test_plot_run_draws_each_variant_alone_only_for_a_few(tmp_path):
     assert names == {"hvp_compositions", "compile_times", "variants", "variants_compile"}
 
 
+@pytest.mark.slow
 def test_axis_labels_come_from_one_vocabulary(tmp_path):
     run, meta = noisy_run(tmp_path / "run", variants=("scan", "scan-remat"), methods=(*METHOD_NAMES,),
                           depths=(50, 100, 200), runs=3)
@@ -184,6 +190,7 @@ def test_axis_labels_come_from_one_vocabulary(tmp_path):
     assert not literal
 
 
+@pytest.mark.slow
 def test_titles_speak_plain_words(tmp_path):
     run, _ = noisy_run(tmp_path / "run", variants=("scan", "scan-fused-jvp-remat"), depths=(50, 100, 200), runs=3)
     texts = {p.name: p.read_text() for p in plot_run(run) if p.suffix == ".svg"}

@@ -23,6 +23,7 @@ def _is_png(path: Path) -> bool:
     return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_report_from_the_tiny_committed_run(tmp_path):
     run = shutil.copytree(TINY_RUN, tmp_path / "run")
     # An older report with hand-written analysis: regenerating must keep that section.
@@ -45,6 +46,7 @@ def test_report_from_the_tiny_committed_run(tmp_path):
     assert "_(Write the analysis here" not in report  # the placeholder only when nothing was written
 
 
+@pytest.mark.slow
 def test_report_with_width_sweep_failures_and_comparison(tmp_path):
     exps = {"gradient": 1.0, "hvp_rev_rev": 1.0, "hessian_then_hvp": 2.0}
     wexps = {"gradient": 2.0, "hvp_rev_rev": 2.0, "hessian_then_hvp": 4.0}
@@ -92,6 +94,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, case):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_report_flags_fits_and_marks_dead_points(tmp_path):
     per_layer = {"gradient": 2e-7, "hvp_fwd_rev": 6e-7, "hvp_rev_rev": 4e-7}
     depths = [50, 185, 321, 457, 592, 728, 864, 1000]

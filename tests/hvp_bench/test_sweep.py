@@ -63,6 +63,7 @@ def test_plan_points_depth_then_width_sweep_each_with_the_floor():
                                    for m in ("gradient", FLOOR_METHOD)]
 
 
+@pytest.mark.slow
 def test_sweep_writes_rows_summary_and_meta(tmp_path):
     out = run_sweep(HVPConfig(**TINY), tmp_path / "run", progress=False)
     rows = pd.read_csv(out / "runs.csv")
@@ -78,6 +79,7 @@ def test_sweep_writes_rows_summary_and_meta(tmp_path):
     assert '"jax_platforms": "cpu"' in meta and '"git_dirty":' in meta
 
 
+@pytest.mark.slow
 def test_resume_after_a_partial_write_loses_and_duplicates_nothing(tmp_path):
     config = HVPConfig(**TINY)
     out = run_sweep(config, tmp_path / "run", progress=False)
@@ -119,6 +121,7 @@ def alive(pid: int) -> bool:
     return status.exists() and "State:\tZ" not in status.read_text()
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_runner_leaves_no_worker_and_the_rerun_resumes(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(run_command(out), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -138,6 +141,7 @@ def test_kill_9_of_the_runner_leaves_no_worker_and_the_rerun_resumes(tmp_path):
     assert len(rows) == 3 * 3 * 3 and len(set(keys(rows))) == len(rows)
 
 
+@pytest.mark.slow
 def test_memory_guard_skips_dense_points_and_a_raised_budget_measures_them(tmp_path):
     # P = 4*8 + 3*64 + 8 = 232: a P^2 float32 Hessian is 215 kB, an HVP needs a few kB.
     small = dict(TINY, depths=(4,), width=8, input_size=4, methods=("hessian_then_hvp", "naive_hvp", "hvp_rev_rev"))
@@ -152,6 +156,7 @@ def test_memory_guard_skips_dense_points_and_a_raised_budget_measures_them(tmp_p
     assert set(pd.read_csv(out / "summary.csv")["status"]) == {"ok"}
 
 
+@pytest.mark.slow
 def test_the_compile_budget_skips_deeper_depths_until_it_is_raised(tmp_path):
     config = HVPConfig(**dict(TINY, methods=("gradient",), compile_budget_s=1e-6))
     out = run_sweep(config, tmp_path / "run", progress=False)
@@ -163,6 +168,7 @@ def test_the_compile_budget_skips_deeper_depths_until_it_is_raised(tmp_path):
     assert set(pd.read_csv(out / "summary.csv")["status"]) == {"ok"}
 
 
+@pytest.mark.slow
 def test_a_dead_worker_fails_its_point_and_the_sweep_goes_on(tmp_path):
     out = run_sweep(HVPConfig(**TINY), tmp_path / "run", progress=False, measure=crash_on_hvp_at_depth_3)
     summary = pd.read_csv(out / "summary.csv").set_index(["depth", "method"])
@@ -172,6 +178,7 @@ def test_a_dead_worker_fails_its_point_and_the_sweep_goes_on(tmp_path):
     assert (summary["status"] == "ok").sum() == 2 * POINTS_PER_SHAPE - 1
 
 
+@pytest.mark.slow
 def test_a_hung_point_times_out_and_the_sweep_goes_on(tmp_path):
     config = HVPConfig(**TINY, point_timeout_s=8.0)
     start = time.monotonic()
@@ -183,6 +190,7 @@ def test_a_hung_point_times_out_and_the_sweep_goes_on(tmp_path):
     assert (summary["status"] == "ok").sum() == 2 * POINTS_PER_SHAPE - 1
 
 
+@pytest.mark.slow
 def test_failed_points_are_measured_again_on_resume(tmp_path):
     config = HVPConfig(**{**TINY, "depths": (3,), "methods": ("hvp_rev_rev", "gradient")})
     out = run_sweep(config, tmp_path / "run", progress=False, measure=crash_on_hvp_at_depth_3)
@@ -193,6 +201,7 @@ def test_failed_points_are_measured_again_on_resume(tmp_path):
     assert len(set(keys(rows))) == len(rows)
 
 
+@pytest.mark.slow
 def test_wrong_points_are_named_and_measured_again_on_resume(tmp_path):
     from hvp_bench.rundir import load_run, summarize_runs
     from hvp_bench.sweep import failures
@@ -218,6 +227,7 @@ def test_runs_written_before_the_value_check_read_as_unchecked_in_the_variants_g
     assert list(runs["gelu"]) == ["tanh", "exact", "tanh"] and runs["max_rel_error"].isna().all()
 
 
+@pytest.mark.slow
 def test_a_run_with_failures_exits_3_after_writing_everything(tmp_path, capsys):
     # A limit no shape can meet: every point times out, is recorded, and the run says so.
     args = ["--config", "configs/hvp_smoke.toml", "--out", str(tmp_path / "run"), "--no-plots",
@@ -248,6 +258,7 @@ def test_finished_points_keeps_ok_and_still_too_big_skips():
     assert done == {Point(1, 3, "scan", "gradient")}
 
 
+@pytest.mark.slow
 def test_resume_refuses_another_configs_directory(tmp_path):
     out = run_sweep(HVPConfig(**{**TINY, "depths": (1,), "methods": ("gradient",)}), tmp_path / "run",
                     progress=False)
@@ -257,6 +268,7 @@ def test_resume_refuses_another_configs_directory(tmp_path):
         run_sweep(HVPConfig(**{**TINY, "matmul_precision": "default"}), out, progress=False)
 
 
+@pytest.mark.slow
 def test_a_device_that_is_not_there_is_one_line_and_nothing_is_written(tmp_path):
     with pytest.raises(ConfigError, match="cannot start JAX on device 'gpu'"):
         run_sweep(HVPConfig(**{**TINY, "device": "gpu"}), tmp_path / "run", progress=False)
@@ -292,6 +304,7 @@ def test_unknown_flag_is_one_line(capsys):
     assert "unrecognized arguments: --frobnicate" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("main", [main_run, main_bench])
 def test_device_flag_overrides_the_config(tmp_path, capsys, main):
     # --device gpu on a CPU-only host must reach the worker and fail there, before
@@ -303,6 +316,7 @@ def test_device_flag_overrides_the_config(tmp_path, capsys, main):
     assert "device 'gpu'" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_smoke_config_end_to_end(tmp_path, capsys):
     assert main_run(["--config", "configs/hvp_smoke.toml", "--out", str(tmp_path / "smoke")]) == 0
     printed = capsys.readouterr().out

@@ -26,6 +26,7 @@ def test_bounds_are_p_squared_over_l():
     assert (round(bounds["beta_lo"], 5), round(bounds["beta_hi"], 5)) == (0.01516, 0.01853)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_below_the_lower_bound_every_factor_shrinks_and_above_the_upper_one_all_grow(seed):
     x0, alpha0 = draw_x0(seed, 100), draw_alpha0(seed, 10)
@@ -41,6 +42,7 @@ def test_below_the_lower_bound_every_factor_shrinks_and_above_the_upper_one_all_
             assert np.all(p[1] > p[0])
 
 
+@pytest.mark.slow
 def test_sweep_records_first_step_and_meta_time_curves():
     x0, alpha0 = draw_x0(0, 50), draw_alpha0(0, 10)
     final, curves = beta_sweep.sweep(unrolled_loss, alpha0, x0, [0.01], 100, mode="reverse",

@@ -24,6 +24,7 @@ def cert(alpha, **kw):
     return certify.certificate(unrolled_loss, jnp.asarray(alpha), (jnp.asarray(X0),), samples=100, **kw)
 
 
+@pytest.mark.slow
 def test_on_one_hyperplane_first_and_second_order_are_known():
     # One α_m = 1: L = 0, gradient exactly 0, Hessian diag(0, .., 2c∏_{k≠m}(1−α_k)², .., 0).
     alpha = draw_alpha0(0, T)

@@ -20,6 +20,7 @@ def config(**overrides):
     return load_config(HorizonConfig, None, [f"{k}={v}" for k, v in overrides.items()])
 
 
+@pytest.mark.slow
 def test_a_measured_point_matches_the_closed_form_and_stores_the_iterates():
     cfg = config(dim=200, horizons="[64]", repeats=2, warmup=1)
     rows = {m: horizon.measure(cfg, m, 64, 4) for m in ("reverse", "checkpointed", "forward")}

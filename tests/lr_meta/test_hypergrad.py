@@ -47,6 +47,7 @@ def test_finite_differences_match_the_closed_form():
         np.testing.assert_allclose(fd, want, rtol=1e-7, atol=1e-8 * (np.abs(want).max() + 1), err_msg=name)
 
 
+@pytest.mark.slow
 def test_reverse_and_forward_agree_with_each_other_at_the_task_size():
     x0, alpha = jnp.asarray(draw_x0(0, 1000)), jnp.asarray(draw_alpha0(0, 10))
     rev = jax.jit(hypergrad.reverse(unrolled_loss))(alpha, x0)

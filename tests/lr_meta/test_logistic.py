@@ -30,6 +30,7 @@ def test_draws_are_seeded_split_and_labelled():
     np.testing.assert_allclose(x[0].var(axis=0), [1.0, 0.1, 0.01], rtol=0.05)
 
 
+@pytest.mark.slow
 def test_loss_and_gradient_match_numpy():
     x, y = one_draw()
     for w in np.random.default_rng(0).normal(0.0, 3.0, (4, 8)):
@@ -39,6 +40,7 @@ def test_loss_and_gradient_match_numpy():
         np.testing.assert_allclose(jax.grad(logistic.loss)(jnp.asarray(w), data), grad, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.slow
 def test_hessian_is_largest_at_zero():
     x, y = one_draw()
     _, top = logistic.curvature_at_zero(x, 1e-2)

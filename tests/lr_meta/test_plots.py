@@ -1,5 +1,6 @@
 """lr_meta.plots: figures are drawn from result files alone."""
 
+import pytest
 import json
 
 import numpy as np
@@ -28,6 +29,7 @@ def fake_run(out, status="ok", quadratic=True):
     (out / "summary.json").write_text(json.dumps(summary))
 
 
+@pytest.mark.slow
 def test_all_figures_are_written_as_png_and_svg(tmp_path):
     fake_run(tmp_path)
     plots.plot_all(tmp_path)

@@ -62,6 +62,7 @@ def batched_value_and_grad(loss):
 LOOP = batched_value_and_grad(unrolled_loss)  # compiled once, shared by the cases below
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("segments", [None, 2, 5, 10])
 def test_scan_and_checkpointed_scan_agree_with_the_loop(segments):
     x0, alphas = points()
@@ -79,6 +80,7 @@ def test_segments_must_divide_the_horizon():
         unrolled_loss_scan(jnp.zeros(10), jnp.ones(3), segments=3)
 
 
+@pytest.mark.slow
 def test_checkpointing_cuts_stored_iterates():
     # Reverse mode through a plain scan keeps T iterates of dim float64s; 20 segments of
     # 20 steps keep about 20 + 20. Compiled temp memory shows it (CPU reports it too).

@@ -51,6 +51,7 @@ def test_cg_schedule_reproduces_cg_iterate(kind):
     assert np.all((1 / steps > eigs[0]) & (1 / steps < eigs[-1]))
 
 
+@pytest.mark.slow
 def test_cg_schedule_is_a_lower_bound_for_every_schedule():
     eigs, x0, horizon = quadratic.spectrum(40, 50.0), draw_x0(2, 40), 6
     best = float(quadratic.quadratic_loss(jnp.asarray(quadratic.cg_steps(eigs, x0, horizon)),

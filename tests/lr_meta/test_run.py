@@ -52,6 +52,7 @@ def finished(tmp_path_factory):
     return config, finish(cli, config, tmp / "out")
 
 
+@pytest.mark.slow
 def test_a_run_writes_its_results(finished):
     _, out = finished
     names = {p.name for p in out.iterdir()}
@@ -79,6 +80,7 @@ def test_a_run_writes_its_results(finished):
     assert np.all(np.isfinite(sweep["loss"]))
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_reproduces_the_uninterrupted_run(finished, tmp_path, capsys):
     config, done = finished
     out = tmp_path / "killed"
@@ -131,6 +133,7 @@ def test_divergence_is_reported_not_written_as_nan(tmp_path, capsys):
     assert not (out / "certificate.json").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text, logs, figure", [(HORIZON, ["points.csv"], "horizon"),
                                                  (TRAINING, ["results.csv", "norms.csv"], "training")],
                          ids=["horizon", "training"])

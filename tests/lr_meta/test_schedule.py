@@ -14,6 +14,7 @@ def _x64():
         yield
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("horizon, knots", [(10, 1), (10, 2), (10, 4), (10, 10), (37, 5), (1000, 4)])
 def test_alpha_at_matches_numpy_interpolation(horizon, knots):
     theta = np.random.default_rng(knots).normal(-3.0, 1.0, knots)
@@ -34,6 +35,7 @@ def test_special_cases():
     np.testing.assert_allclose(schedule.constant(0.1, 3), np.log([0.1] * 3))
 
 
+@pytest.mark.slow
 def test_basis_is_the_jacobian_of_log_alpha():
     theta = np.random.default_rng(0).normal(-2.0, 0.5, 4)
     jac = jax.jacfwd(lambda t: jnp.log(jax.vmap(lambda k: schedule.alpha_at(t, k, 25))(jnp.arange(25))))(

@@ -50,6 +50,7 @@ def test_grid_search_picks_the_lowest_mean(draws):
     assert training.grid_search(thetas, train, 12) == int(np.nanargmin(means))
 
 
+@pytest.mark.slow
 def test_tuning_lowers_the_objective_and_keeps_the_best(draws):
     _, train, _ = draws
     start = schedule.constant(1.0 / train.curvature[1], 3)
@@ -60,6 +61,7 @@ def test_tuning_lowers_the_objective_and_keeps_the_best(draws):
         assert tuned["start_loss"] == pytest.approx(before, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_compare_yields_every_schedule(draws):
     cfg, train, test = draws
     rows = list(training.compare(cfg, train, test, 12))
@@ -73,6 +75,7 @@ def test_compare_yields_every_schedule(draws):
         assert row["train_objective"] <= constant["train_objective"] + 1e-12
 
 
+@pytest.mark.slow
 def test_hypergradient_norm_decays_when_converging_and_grows_when_chaotic(draws):
     _, train, _ = draws
     lip = train.curvature[1]

@@ -25,6 +25,7 @@ def sphere_hypergrads(theta, x0, horizon):
             for m in unroll.METHODS}
 
 
+@pytest.mark.slow
 def test_the_task_at_t10_against_the_closed_form():
     # Per-step θ = log α at the task's own start: ∂L/∂θ = α ⊙ ∂L/∂α, ∂L/∂α from closed_form.
     x0, alpha = draw_x0(0, 1000), draw_alpha0(0, 10)
@@ -34,6 +35,7 @@ def test_the_task_at_t10_against_the_closed_form():
         np.testing.assert_allclose(grad, want, rtol=1e-12, err_msg=method)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("horizon, knots", [(37, 37), (37, 3), (1000, 4)])
 def test_long_horizons_against_the_closed_form_and_each_other(horizon, knots):
     # 37 is no square (the last segment is padded); 1000: 32 segments of 32 steps.
@@ -50,6 +52,7 @@ def test_long_horizons_against_the_closed_form_and_each_other(horizon, knots):
     np.testing.assert_allclose(got["forward"][1], got["reverse"][1], rtol=1e-13)
 
 
+@pytest.mark.slow
 def test_logistic_hypergradient_against_finite_differences():
     x, y = logistic.draw(0, 2, 30, 6, 10.0, stream=0)
     data = (jnp.asarray(x), jnp.asarray(y), jnp.full(2, 1e-2))
@@ -77,6 +80,7 @@ def test_logistic_hypergradient_against_finite_differences():
     np.testing.assert_allclose(got["forward"], got["reverse"], rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_checkpointed_loop_is_forward_differentiable():
     x0 = jnp.asarray(draw_x0(2, 50))
     theta = jnp.asarray(np.log(np.full(3, 0.01)))

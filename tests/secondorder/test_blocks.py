@@ -38,6 +38,7 @@ def rademacher(model: MLP, k: int = 3):
     return jax.random.rademacher(jax.random.PRNGKey(1), (k, model.num_params), dtype=jnp.float64)
 
 
+@pytest.mark.slow
 def test_the_witness_equals_the_float64_dense_hessian_of_a_shallow_network():
     model = deep_model(3, "tanh")
     vectors = rademacher(model)
@@ -45,6 +46,7 @@ def test_the_witness_equals_the_float64_dense_hessian_of_a_shallow_network():
     assert relative_error(np.asarray(vectors) @ dense, reference(model, vectors)) < 1e-13
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [250, 500])
 def test_operator_blocks_and_a_plain_vmap_are_right_on_the_deep_network(depth):
     model = deep_model(depth)
@@ -57,6 +59,7 @@ def test_operator_blocks_and_a_plain_vmap_are_right_on_the_deep_network(depth):
     assert relative_error(vmapped, want) < 1e-8
 
 
+@pytest.mark.slow
 def test_the_literal_form_is_right_one_vector_at_a_time_at_500_layers():
     model = deep_model(500, "tanh")
     params, vectors = model.get_params(), rademacher(model, 2)
@@ -64,6 +67,7 @@ def test_the_literal_form_is_right_one_vector_at_a_time_at_500_layers():
     assert relative_error(block, reference(model, vectors)) < 1e-8
 
 
+@pytest.mark.slow
 def test_the_dense_route_is_exactly_zero_on_a_dead_network():
     # The task's network (width 4, N(0, 1) init) in float64 saturates every unit from about
     # 20 layers on: the witness's Hessian is exactly 0 there.

@@ -11,6 +11,7 @@ from tests.helpers.long_double import LD, gelu_stable, gelu_tanh
 pytestmark = pytest.mark.usefixtures("x64")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("activation", ["tanh", "exact", "logistic"])
 def test_gelu_derivatives_in_closed_form_match_jax(activation):
     z = jnp.linspace(-6.0, 6.0, 101)
@@ -33,6 +34,7 @@ def test_fused_products_equal_the_dot():
     np.testing.assert_allclose(outer(h, g, "fused"), h.T @ g, rtol=1e-13)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", [LayerSpec("fused"), LayerSpec("matmul", rule="custom_jvp"),
                                   LayerSpec("fused", "logistic", "custom_jvp", remat=True),
                                   LayerSpec("fused", rule="custom_jvp"), LayerSpec("fused", "exact", "custom_jvp"),

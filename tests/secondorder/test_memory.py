@@ -26,6 +26,7 @@ def compiled_bytes(name: str, depth: int, width: int, batch: int = 1, block: int
 
 
 # The smoke config's depths, and the homework's first, middle and last (width 4, batch 1).
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [3, 8, 50, 1000])
 @pytest.mark.parametrize("name", ["hessian_then_hvp", "naive_hvp"])
 def test_dense_prediction_within_25_percent_at_smoke_and_homework_sizes(depth, name):
@@ -33,6 +34,7 @@ def test_dense_prediction_within_25_percent_at_smoke_and_homework_sizes(depth, n
     assert 0.75 <= predicted / compiled <= 1.25, (predicted, compiled)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth, width, batch, block", [(20, 16, 8, 0), (10, 32, 4, 0), (20, 16, 4, 128)])
 def test_dense_prediction_across_widths_batches_and_blocks(depth, width, batch, block):
     for name in ("hessian_then_hvp", "naive_hvp"):
@@ -40,6 +42,7 @@ def test_dense_prediction_across_widths_batches_and_blocks(depth, width, batch, 
         assert 0.75 <= predicted / compiled <= 1.25, (name, predicted, compiled)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth, width, batch", [(8, 4, 1), (1000, 4, 1), (20, 128, 64)])
 def test_every_other_method_within_25_percent(depth, width, batch):
     for name in [m for m in (*METHOD_NAMES, FLOOR_METHOD) if m not in ("hessian_then_hvp", "naive_hvp")]:

@@ -52,6 +52,7 @@ def rel_err(a, b):
     return float(jnp.linalg.norm(jnp.asarray(a, jnp.float64) - b) / jnp.linalg.norm(b))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sizes, form, batch", MODELS)
 @pytest.mark.parametrize("method", HVPS, ids=lambda m: m.__name__)
 def test_hvp_matches_dense_float64(sizes, form, batch, method):
@@ -65,6 +66,7 @@ def test_hvp_matches_dense_float64(sizes, form, batch, method):
     assert rel_err(out32, ref) < 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sizes, form, batch", MODELS)
 def test_finite_difference_hvp_agrees(sizes, form, batch):
     model, p, v = build_case(sizes, form, batch, jnp.float64)
@@ -75,6 +77,7 @@ def test_finite_difference_hvp_agrees(sizes, form, batch):
     assert rel_err(fd, hvp(model.loss, p, v)) < 1e-7
 
 
+@pytest.mark.slow
 def test_gradient_agrees_with_finite_differences():
     model, p, v = build_case([3, 5, 2, 4, 1], "unrolled", 1, jnp.float64)
     eps = 1e-6
@@ -82,6 +85,7 @@ def test_gradient_agrees_with_finite_differences():
     np.testing.assert_allclose(jnp.vdot(jax.grad(model.loss)(p), v), fd, rtol=1e-7)
 
 
+@pytest.mark.slow
 def test_blocked_hessian_equals_jax_hessian():
     model, p, _ = build_case(layer_sizes_for(3, 4, 3, 2), "scan", 2, jnp.float64)
     full = calculate_hessian(model, p)
@@ -94,6 +98,7 @@ def test_naive_hvp_is_matrix_vector_product():
     np.testing.assert_array_equal(naive_hvp(H, jnp.array([1.0, 0.0, -1.0])), [-2.0, -2.0, -2.0])
 
 
+@pytest.mark.slow
 def test_linearization_serves_many_vectors():
     model, p, _ = build_case([3, 5, 2, 4, 1], "unrolled", 1, jnp.float64)
     H = calculate_hessian(model, p)
@@ -118,6 +123,7 @@ GENERIC = [m for m in REGISTRY if not REGISTRY[m].needs_model]
 SECOND_ORDER = [m for m in GENERIC if m not in ("gradient", config.FLOOR_METHOD)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sizes, form, batch", [MODELS[0], MODELS[3]])  # unrolled uneven; scan, batch 3
 @pytest.mark.parametrize("name", SECOND_ORDER)
 def test_every_composition_matches_central_differences(sizes, form, batch, name):
@@ -150,6 +156,7 @@ def test_every_method_matches_a_closed_form_hessian(name):
     np.testing.assert_allclose(timing.output, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_calculate_hessian_matches_the_closed_form():
     rng = np.random.default_rng(1)
     x = rng.standard_normal(12)
@@ -164,6 +171,7 @@ def test_dispatch_floor_does_no_work():
     np.testing.assert_array_equal(timing.output, [0.0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(REGISTRY))
 @pytest.mark.parametrize("block", [0, 5])
 def test_every_registered_method_through_the_timing_harness(name, block):

@@ -11,6 +11,7 @@ from secondorder.methods import calculate_hessian, hvp_fwd_rev
 pytestmark = pytest.mark.usefixtures("x64")  # float64 references throughout
 
 
+@pytest.mark.slow
 def test_layer_sizes_for_counts_hidden_layers():
     assert layer_sizes_for(3, 5, 2, 1) == [2, 5, 5, 5, 1]
     assert MLP(jax.random.PRNGKey(0), layer_sizes_for(3, 5, 2, 1)).num_params == 2 * 5 + 2 * 25 + 5
@@ -38,6 +39,7 @@ def test_get_params_is_ravel_pytree_and_round_trips(key):
         np.testing.assert_array_equal(w, back)
 
 
+@pytest.mark.slow
 def test_forward_is_the_tasks_loop(key):
     model = MLP(key, [3, 5, 2, 4, 1], init_scale=0.5)
     x = jnp.ones((2, 3), jnp.float32)
@@ -55,6 +57,7 @@ def test_loss_reads_its_argument(key):
     assert float(model.loss(p)) != float(model.loss(1.1 * p))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 3])
 def test_scan_and_unrolled_agree(key, batch):
     sizes = layer_sizes_for(6, 4, 3, 2)
@@ -70,6 +73,7 @@ def test_scan_and_unrolled_agree(key, batch):
     )
 
 
+@pytest.mark.slow
 def test_hessian_symmetric_and_nonzero(key):
     model = MLP(key, [3, 4, 3, 2], init_scale=0.8, dtype=jnp.float64)
     H = calculate_hessian(model, model.get_params())
@@ -78,6 +82,7 @@ def test_hessian_symmetric_and_nonzero(key):
     assert float(jnp.abs(H).max()) > 1e-2
 
 
+@pytest.mark.slow
 def test_health_flags_alive_and_dead_models(key):
     alive = MLP(key, layer_sizes_for(3, 4, 4, 1), init_scale=0.8, form="scan")
     p = alive.get_params()

@@ -40,6 +40,7 @@ def test_every_composition_gives_the_closed_form_hessian(hvp):
     np.testing.assert_allclose(out, np.asarray(v) @ hessian, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_the_mlp_operator_matches_finite_differences_of_the_gradient():
     config = CurvatureConfig(study_depth=3)
     problem = build_problem(config, 3)
@@ -52,6 +53,7 @@ def test_the_mlp_operator_matches_finite_differences_of_the_gradient():
     np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-6 * float(jnp.abs(hv).max()))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gelu", ["logistic", "tanh"])
 def test_a_block_of_vectors_gets_the_single_vector_products_on_a_deep_mlp(gelu):
     # In the tanh form a vmapped block drifts from the single products (1e-11 relative at
@@ -69,6 +71,7 @@ def test_a_block_of_vectors_gets_the_single_vector_products_on_a_deep_mlp(gelu):
     np.testing.assert_allclose(block, single, rtol=1e-13, atol=1e-13 * float(jnp.abs(single).max()))
 
 
+@pytest.mark.slow
 def test_the_block_check_reads_finite_differences_and_single_products():
     from curvature.batching import block_check
 
@@ -115,6 +118,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_the_batch_sharded_operator_equals_the_single_device_one():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu",
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}

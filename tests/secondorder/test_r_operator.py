@@ -22,6 +22,7 @@ def build_case(batch=1, **model_kwargs):
     return model, p, v, x
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch, kwargs", [
     (1, {}), (3, {}), (1, {"layer": {"product": "fused"}}), (2, {"layer": {"activation": "exact"}}),
     (1, {"unroll": 3, "layer": {"product": "fused"}}),
@@ -37,6 +38,7 @@ def test_matches_the_dense_hessian_and_central_differences(batch, kwargs):
     assert float(jnp.linalg.norm(got - fd) / jnp.linalg.norm(fd)) < 1e-7
 
 
+@pytest.mark.slow
 def test_float32_is_close_to_the_float64_reference():
     model, p, v, x = build_case()
     ref = model.hvp_by_hand(p, v, x)
@@ -46,6 +48,7 @@ def test_float32_is_close_to_the_float64_reference():
     assert float(jnp.linalg.norm(out - ref) / jnp.linalg.norm(ref)) < 1e-4
 
 
+@pytest.mark.slow
 def test_registered_method_through_the_harness_and_a_block_of_vectors():
     model, p, v, _ = build_case()
     V = jnp.stack([v, 2 * v, -v])

@@ -49,6 +49,7 @@ def test_methods_are_interleaved_round_by_round():
     assert calls == names * 2
 
 
+@pytest.mark.slow
 def test_the_input_is_an_argument_of_the_timed_call(key):
     """XLA must not see the input as a constant: new inputs, new result, same executable."""
     model = scan_model(key)
