@@ -147,3 +147,28 @@ def require(condition: bool, message: str) -> None:
     """Raises ConfigError(message) unless `condition`; for `__post_init__` checks."""
     if not condition:
         raise ConfigError(message)
+
+
+def load_study(studies: dict[str, type], path: str | Path | None = None, overrides: typing.Sequence[str] = (),
+               default: str | None = None):
+    """The config of the study a file names in its `study` key (or `--set study=...`).
+
+    Args:
+      studies: study name -> dataclass; each has a `study` field holding its name.
+      default: the study of a file without a `study` key (the first of `studies` if None).
+    Raises:
+      ConfigError: an unknown study, and everything `load_config` raises.
+    """
+    study = default or next(iter(studies))
+    if path is not None:
+        try:
+            study = tomllib.loads(Path(path).read_text()).get("study", study)
+        except (OSError, ValueError):
+            pass  # load_config below reports the real problem in one line
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if sep and key.strip() == "study":
+            study = value.strip().strip("\"'")
+    require(isinstance(study, str) and study in studies,
+            f"config key 'study' must be one of {', '.join(map(repr, studies))}, got {study!r}")
+    return load_config(studies[study], path, overrides)

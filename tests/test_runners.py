@@ -86,6 +86,29 @@ cost_routes = ["hvp", "lanczos"]
 dense_max_params = 300
 cost_runs = 2
 """
+CURVATURE_TRAINED = """
+study = "trained"
+name = "tiny_trained"
+train_images = 40
+test_images = 20
+hidden = [6]
+steps = 10
+checkpoints = [0, 10]
+checkpoint_names = ["init", "trained"]
+log_points = 3
+sharpness_lanczos_steps = 6
+matrices = ["ggn"]
+lanczos_steps = 20
+trace_estimators = ["hutchpp"]
+trace_hvps = 12
+trace_reps = 2
+diag_estimators = ["hutchinson"]
+diag_hvps = 6
+diag_reps = 2
+slq_probes = 2
+slq_steps = 10
+deflate = 2
+"""
 
 
 def _cli(name: str):
@@ -104,6 +127,8 @@ RUNNERS = {
     "lr-meta-horizon": ("lr_meta", HORIZON, "points.csv", ["method", "horizon", "knots"], True),
     "lr-meta-training": ("lr_meta", TRAINING, "results.csv", ["horizon", "schedule"], True),
     "curvature": ("curvature", CURVATURE, "trace.csv", ["estimator", "hvps", "rep"], True),
+    "curvature-trained": ("curvature", CURVATURE_TRAINED, "trace.csv", ["checkpoint", "matrix", "estimator", "rep"],
+                          True),
 }
 
 
@@ -137,7 +162,8 @@ def capsys_module():
 
 def test_every_runner_goes_through_the_one_lifecycle():
     # No runner writes meta.json itself: each opens, starts and finishes a RunRecord.
-    for path in ["hvp_bench/sweep.py", "curvature/run.py", "lr_meta/run.py", "lr_meta/studies.py"]:
+    for path in ["hvp_bench/sweep.py", "curvature/run.py", "curvature/trained_run.py", "lr_meta/run.py",
+                 "lr_meta/studies.py"]:
         source = (ROOT / path).read_text()
         assert "RunRecord" in source and '"meta.json"' not in source, path
         names = {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute)}
