@@ -53,6 +53,7 @@ def draw_sharpness(ax, out: Path, summary: dict, config: dict) -> None:
         ax.annotate(name, (step, 1), xycoords=("data", "axes fraction"), xytext=(2, -10),
                     textcoords="offset points", fontsize=8, color="0.3")
     ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlim(-0.5, 1.4 * log["step"].max())
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
@@ -67,8 +68,9 @@ def draw_loss(ax, out: Path) -> None:
     """Training and held-out loss, and held-out accuracy, along training."""
     log = pd.read_csv(out / "training.csv")
     ax.plot(log["step"], log["train_loss"], color="C0", label="training loss")
-    ax.plot(log["step"], log["test_loss"], color="C3", label="held-out loss")
+    ax.plot(log["step"], log["test_loss"], color="C3", ls="--", label="held-out loss")
     ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlim(-0.5, 1.4 * log["step"].max())
     ax.set_yscale("log")
     ax.set_xlabel("gradient-descent step (full batch)")
     ax.set_ylabel("cross-entropy")
@@ -117,6 +119,8 @@ def draw_w1(ax, table: pd.DataFrame) -> None:
     width = 0.8 / len(series)
     for i, (col, label, color) in enumerate(series):
         ax.bar(x + (i - (len(series) - 1) / 2) * width, table[col], width, color=color, label=label)
+    target = 0.1 * np.minimum(table["w1_point_mass"], table["w1_gaussian"])
+    ax.hlines(target, x - 0.45, x + 0.45, color="k", lw=1.5, label="target: 1/10 of the best trivial baseline")
     ax.set_xticks(x, [f"{c}\n{'H' if m == 'hessian' else 'GGN'}" for c, m in zip(table["checkpoint"], table["matrix"])],
                   fontsize=8)
     ax.set_yscale("log")
@@ -133,14 +137,20 @@ def draw_trace(ax, table: pd.DataFrame) -> None:
     for i, est in enumerate(names):
         half = (table[f"{est}_hi"] - table[f"{est}_lo"]) / 2
         z = (table[f"{est}_trace"] - table["trace"]) / half
-        ax.errorbar(x + 0.15 * (i - (len(names) - 1) / 2), z, yerr=1.0, fmt="o", ms=4, capsize=3, color=f"C{i + 2}",
+        at = x + 0.15 * (i - (len(names) - 1) / 2)
+        ax.errorbar(at, z, yerr=1.0, fmt="o", ms=4, capsize=3, color=f"C{i + 2}",
                     label=f"{_TRACE.get(est, est)} (half-width {100 * table[f'{est}_rel_halfwidth'].median():.2g}% "
                           "of tr, median)")
+        for a, b, held in zip(at, z, table[f"{est}_contains"]):
+            if not held:
+                ax.annotate("misses", (a, b + np.sign(b) * 1.05), ha="center", va="bottom" if b > 0 else "top",
+                            fontsize=7, color=f"C{i + 2}")
     ax.axhline(0, color="k", lw=1)
     ax.set_xticks(x, [f"{c}\n{'H' if m == 'hessian' else 'GGN'}" for c, m in zip(table["checkpoint"], table["matrix"])],
                   fontsize=8)
     ax.set_ylabel("(estimate − exact) / half-width")
     ax.set_title("Trace: each interval against the exact trace (0 = exact)", fontsize=10)
+    ax.margins(y=0.15)
     ax.legend(fontsize=7)
     ax.grid(True, axis="y", alpha=0.3)
 
