@@ -1,6 +1,8 @@
 """The configuration of one curvature run: `CurvatureConfig`, a frozen dataclass.
 
-Load it with `expkit.config.load_config(CurvatureConfig, path, overrides)`: unknown keys,
+Load a file with `load(path, overrides)`, which picks the class by the file's `study` key
+("task", the default: CurvatureConfig; "trained": curvature.trained_config.TrainedConfig)
+and calls `expkit.config.load_config`: unknown keys,
 wrong types and impossible values are one-line `ConfigError`s naming the key. Importing
 this module imports neither JAX nor matplotlib.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from expkit.config import Config, key, require
+from expkit.config import Config, key, load_study, require
 from secondorder.sizes import layer_sizes_for, num_params
 
 TRACE_ESTIMATORS = ("hutchinson", "hutchpp", "xtrace")
@@ -34,6 +36,9 @@ class CurvatureConfig(Config):
     matrix-free routes at every depth of `cost_depths`.
     """
 
+    # Which study a config file describes: "task" (this class) or "trained"
+    # (curvature.trained_config.TrainedConfig); see `load`.
+    study: Literal["task"] = "task"
     name: str = key("curvature", name=True)
     # Width 4 dies with depth for every init tried; width 16 with fan-in init x 1.55 keeps
     # 1000 layers alive (loss -2.6e3, gradient norm 1.4e6, seed 0, float64). The gain is a
@@ -149,3 +154,10 @@ class CurvatureConfig(Config):
     def _check_names(key: str, names: tuple[str, ...], known: tuple[str, ...]) -> None:
         for name in names:
             require(name in known, f"config key {key!r}: unknown estimator {name!r} (known: {', '.join(known)})")
+
+
+def load(path, overrides=()):
+    """The config of the study the file names: CurvatureConfig ("task", the default) or TrainedConfig ("trained")."""
+    from curvature.trained_config import TrainedConfig
+
+    return load_study({"task": CurvatureConfig, "trained": TrainedConfig}, path, overrides)

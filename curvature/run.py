@@ -2,6 +2,9 @@
 
     curvature --config configs/curvature.toml [--out DIR] [--set key=value]...
 
+A config with `study = "trained"` runs the trained-network study instead
+(curvature/trained_run.py); the rest of this module is the task's study.
+
 Order matters for "nothing written on bad input": the config is validated, an existing
 run directory is checked for the same config, the devices are checked, and only then
 is anything created. Then, each unit's rows written as soon as it finishes:
@@ -30,26 +33,28 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from expkit.cli import EXIT_FAILURES, config_parser, dry_run, run_cli
-from expkit.config import ConfigError, load_config
+from expkit.config import ConfigError
 from expkit.lifecycle import RunRecord, complete_groups, todo
 from expkit.results import CsvLog, write_csv_atomic, write_json_atomic
-from curvature.config import CurvatureConfig
+from curvature.config import CurvatureConfig, load
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parses the command line and runs or resumes; returns the exit status."""
     parser = config_parser(
         "Trace, diagonal, extreme eigenvalues and spectral density of the task's MLP from HVPs, "
-        "each checked against the dense Hessian, and their cost against depth.",
+        "each checked against the dense Hessian, and their cost against depth; with study = \"trained\" "
+        "in the config, the same of an MLP trained on scikit-learn's digits, Hessian and GGN, at checkpoints.",
         ["curvature --config configs/curvature.toml",
-         "curvature --config configs/curvature_smoke.toml --set seed=1 --out runs/try"],
+         "curvature --config configs/curvature_smoke.toml --set seed=1 --out runs/try",
+         "curvature --config configs/curvature_trained.toml"],
     )
     parser.add_argument("--no-plots", action="store_true", help="skip drawing figures at the end")
     args = parser.parse_args(argv)
-    config = load_config(CurvatureConfig, args.config, args.overrides)
+    config = load(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
     record = RunRecord.open(out, config)
-    if record.previous is not None and "gelu" not in record.previous.get("config", {}):
+    if config.study == "task" and record.previous is not None and "gelu" not in record.previous.get("config", {}):
         raise ConfigError(f"{out} holds a run made before the config key 'gelu' (in the tanh form); use another --out")
     if args.dry_run:
         return dry_run(config, out)
@@ -59,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError(f"config key 'devices' is {config.devices} but JAX sees {jax.device_count()} device(s); "
                           f"on CPU set XLA_FLAGS=--xla_force_host_platform_device_count={config.devices}")
     with jax.enable_x64(True):
+        if config.study == "trained":  # a trained network on real data: curvature/trained_run.py
+            from curvature import trained_run
+
+            return trained_run.run(config, record, plots=not args.no_plots, redraw=args.redraw)
         return run(config, record, plots=not args.no_plots, redraw=args.redraw)
 
 

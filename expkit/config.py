@@ -199,3 +199,20 @@ def require(condition: bool, message: str) -> None:
     """Raises ConfigError(message) unless `condition`; for `__post_init__` checks."""
     if not condition:
         raise ConfigError(message)
+
+
+def load_study(studies: dict[str, type], path: str | Path | None = None, overrides: typing.Sequence[str] = (),
+               default: str | None = None):
+    """The config of the study a file names in its `study` key (or `--set study=...`).
+
+    Args:
+      studies: study name -> dataclass; each has a `study` field holding its name.
+      default: the study of a file without a `study` key (the first of `studies` if None).
+    Raises:
+      ConfigError: an unknown study, and everything `load_config` raises.
+    """
+    raw = read_raw(path, overrides)
+    study = raw.get("study", default or next(iter(studies)))
+    require(isinstance(study, str) and study in studies,
+            f"config key 'study' must be one of {', '.join(map(repr, studies))}, got {study!r}")
+    return config_from_dict(studies[study], raw)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from expkit.config import Config, config_from_dict, key, read_raw, require
+from expkit.config import Config, key, load_study, require
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,8 +162,4 @@ STUDIES = {"task": LRMetaConfig, "horizon": HorizonConfig, "training": TrainingC
 
 def load(path, overrides=()):
     """The config of the study the file names: LRMetaConfig, HorizonConfig or TrainingConfig."""
-    raw = read_raw(path, overrides)
-    study = raw.get("study", "task")
-    require(isinstance(study, str) and study in STUDIES,
-            f"config key 'study' must be one of {', '.join(map(repr, STUDIES))}, got {study!r}")
-    return config_from_dict(STUDIES[study], raw)
+    return load_study(STUDIES, path, overrides)

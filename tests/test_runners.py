@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from tests.helpers.cli_runs import run_in_process, snapshot
-from tests.helpers.tiny_configs import CURVATURE, HORIZON, HVP, LR_META, TRAINING
+from tests.helpers.tiny_configs import CURVATURE, CURVATURE_TRAINED, HORIZON, HVP, LR_META, TRAINING
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +33,8 @@ RUNNERS = {
     "lr-meta-horizon": ("lr_meta", HORIZON, "points.csv", ["method", "horizon", "knots"], True),
     "lr-meta-training": ("lr_meta", TRAINING, "results.csv", ["horizon", "schedule"], True),
     "curvature": ("curvature", CURVATURE, "trace.csv", ["estimator", "hvps", "rep"], True),
+    "curvature-trained": ("curvature", CURVATURE_TRAINED, "trace.csv", ["checkpoint", "matrix", "estimator", "rep"],
+                          True),
 }
 
 
@@ -66,7 +68,8 @@ def capsys_module():
 
 def test_every_runner_goes_through_the_one_lifecycle():
     # No runner writes meta.json itself: each opens, starts and finishes a RunRecord.
-    for path in ["hvp_bench/sweep.py", "curvature/run.py", "lr_meta/run.py", "lr_meta/studies.py"]:
+    for path in ["hvp_bench/sweep.py", "curvature/run.py", "curvature/trained_run.py", "lr_meta/run.py",
+                 "lr_meta/studies.py"]:
         source = (ROOT / path).read_text()
         assert "RunRecord" in source and '"meta.json"' not in source, path
         names = {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute)}

@@ -82,3 +82,29 @@ def test_declared_bounds_are_checked_with_one_line_naming_the_key(override, mess
         load_config(Bounded, None, [override])
     assert str(info.value) == message
     assert Bounded(n=1, rate=0.99, sizes=(5,)).sizes == (5,)
+
+
+def test_load_study_picks_the_class_by_the_study_key(tmp_path):
+    from expkit.config import load_study
+
+    @dataclasses.dataclass(frozen=True)
+    class First:
+        study: Literal["first"] = "first"
+        steps: int = 1
+
+    @dataclasses.dataclass(frozen=True)
+    class Second:
+        study: Literal["second"] = "second"
+        rate: float = 0.5
+
+    studies = {"first": First, "second": Second}
+    plain, named = tmp_path / "plain.toml", tmp_path / "named.toml"
+    plain.write_text("steps = 3\n")
+    named.write_text('study = "second"\nrate = 0.25\n')
+    assert load_study(studies, plain) == First(steps=3)
+    assert load_study(studies, named) == Second(rate=0.25)
+    assert load_study(studies, None, ["study=second"]) == Second()
+    with pytest.raises(ConfigError, match="'study' must be one of 'first', 'second', got 'third'"):
+        load_study(studies, None, ["study=third"])
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_study(studies, tmp_path / "missing.toml")

@@ -70,3 +70,26 @@ cost_routes = ["hvp", "lanczos"]
 dense_max_params = 300
 cost_runs = 2
 """
+CURVATURE_TRAINED = """
+study = "trained"
+name = "tiny_trained"
+train_images = 40
+test_images = 20
+hidden = [6]
+steps = 10
+checkpoints = [0, 10]
+checkpoint_names = ["init", "trained"]
+log_points = 3
+sharpness_lanczos_steps = 6
+matrices = ["ggn"]
+lanczos_steps = 20
+trace_estimators = ["hutchpp"]
+trace_hvps = 12
+trace_reps = 2
+diag_estimators = ["hutchinson"]
+diag_hvps = 6
+diag_reps = 2
+slq_probes = 2
+slq_steps = 10
+deflate = 2
+"""
