@@ -19,7 +19,7 @@ softmax cross-entropy it is also the Fisher. It is positive semi-definite.
 
 The hidden activation is the exact (erf) GELU. The tanh form, `gelu(approximate=True)`,
 is avoided on purpose: on XLA:CPU a vmapped HVP through tanh loses accuracy where
-units saturate (reassociation plus FMA; docs/curvature.md); the blocked dense matrices
+units saturate (reassociation plus FMA; docs/curvature_trained.md); the blocked dense matrices
 here are vmapped, and tests/curvature/test_classifier.py checks blocks against single
 products.
 
