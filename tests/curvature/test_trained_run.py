@@ -107,7 +107,7 @@ def test_resume_redoes_only_the_units_a_kill_lost(finished, tmp_path, capsys):
     (["--set", "hiden=[8]"], "unknown config key 'hiden' (did you mean 'hidden'?)"),
     (["--set", "checkpoints=[0, 40]"], "must lie in [0, steps = 30]"),
     (["--set", "trace_hvps=20"], "multiple of 6"),
-    (["--set", "matrices=[\"fisher\"]"], "'matrices' must be distinct names"),
+    (["--set", "matrices=[\"fisher\"]"], "'matrices' must be names from"),
     (["--set", "study=other"], "'study' must be one of 'task', 'trained'"),
     (["--set", "devices=2"], "JAX sees 1 device"),
     (["--set", "devices=7"], "must be a multiple of 'devices'"),
