@@ -126,17 +126,17 @@ def _measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[s
     variants = {name: parse_variant(name) for name in dict.fromkeys(v for v, _ in todo)}
     runs_as = {(v, m): run_as(config, variants[v], m) for v, m in todo}
 
-    def mlp(**kwargs) -> MLP:
-        return MLP(jax.random.PRNGKey(config.seed), sizes, init=config.init, init_scale=config.init_scale,
-                   dtype=dtype, batch=config.batch, **kwargs)
-
-    models = {model_key(variant): mlp(**variant.model_kwargs()) for variant in runs_as.values()
-              if not variant.is_torch}
+    # The weights are drawn once; every formulation is the same network written differently.
+    base_model = MLP(jax.random.PRNGKey(config.seed), sizes, init=config.init, init_scale=config.init_scale,
+                     dtype=dtype, batch=config.batch)
+    models = {}
+    for variant in runs_as.values():
+        if not variant.is_torch and model_key(variant) not in models:
+            models[model_key(variant)] = base_model.twin(**variant.model_kwargs())
     if any(variant.is_torch for variant in variants.values()):  # their reference: the task's network
-        models.setdefault("scan", mlp(form="scan"))
-    any_model = next(iter(models.values()), None) or mlp()  # PyTorch's variants copy its weights
-    x = any_model.get_params()  # the same flat vector in every variant
-    inputs = any_model.inputs()
+        models.setdefault("scan", base_model.twin(form="scan"))
+    x = base_model.get_params()  # the same flat vector in every variant (PyTorch's copy it)
+    inputs = base_model.inputs()
     # The vectors: one (P,), or a block (k, P) whose first row is that same vector.
     blocks = {k: jax.random.normal(jax.random.PRNGKey(config.seed + 1), (k, *x.shape), dtype)
               for k in {variant.vectors for variant in variants.values()}}

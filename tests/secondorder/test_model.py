@@ -1,3 +1,5 @@
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,6 +30,29 @@ def test_weights_follow_the_tasks_init(key):
     fan_in = MLP(key, sizes, init="fan_in", init_scale=2.0)
     for w, base, m in zip(fan_in.weights, model.weights, sizes[:-1]):
         np.testing.assert_allclose(w, 2.0 * base / np.sqrt(m), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_equal_layers_are_drawn_in_one_call_with_the_loops_numbers(key, dtype):
+    # 131 hidden layers of one shape: drawn vmapped, in chunks (the last one padded).
+    sizes = layer_sizes_for(131, 3, 2, 1)
+    model = MLP(key, sizes, dtype=dtype, init="fan_in", init_scale=1.5)
+    keys = jax.random.split(key, len(sizes) - 1)
+    assert len(model.weights) == len(sizes) - 1
+    for w, k, m, n in zip(model.weights, keys, sizes[:-1], sizes[1:]):
+        assert w.dtype == dtype
+        np.testing.assert_array_equal(w, 1.5 / math.sqrt(m) * jax.random.normal(k, (m, n), dtype=dtype))
+
+
+def test_a_twin_has_the_same_weights_in_another_formulation(key):
+    model = MLP(key, layer_sizes_for(4, 3, 2, 1), init_scale=0.5)
+    twin = model.twin(form="scan", layer={"activation": "logistic"})
+    assert (model.form, model.layer.activation) == ("unrolled", "tanh")
+    assert (twin.form, twin.layer.activation) == ("scan", "logistic")
+    np.testing.assert_array_equal(twin.get_params(), model.get_params())
+    np.testing.assert_allclose(twin.loss(twin.get_params()), model.loss(model.get_params()), rtol=1e-6)
+    with pytest.raises(ValueError, match="unroll"):
+        model.twin(unroll=2)
 
 
 def test_get_params_is_ravel_pytree_and_round_trips(key):
