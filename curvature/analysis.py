@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expkit.fits import bootstrap_slope
+from expkit.fits import bootstrap_slope, loglog_extrapolate, loglog_slope_ci
 
 # Error ∝ m^slope: Hutchinson's is exact (its variance is 2(‖H‖_F² − Σ H_ii²)/m); Hutch++'s
 # and XTrace's -1 is the lecture's rate, reached when |λ_i| decays like 1/i.
@@ -113,9 +113,11 @@ def cost_table(cost: pd.DataFrame) -> pd.DataFrame:
 
 
 def dense_fit(cost: pd.DataFrame) -> dict[str, Any]:
-    """Exponent k of the dense route's time ∝ P^k (Hessian + eigvalsh, paired by run), with CI.
+    """Exponent k of the dense route's time ∝ P^k (Hessian + eigvalsh, paired by run), with CIs.
 
-    Fitted on the depths where both dense routes ran; the CI resamples the timed runs.
+    Fitted on the depths where both dense routes ran, through the median of each. `lo`/`hi`:
+    the Student-t interval of the least-squares slope (what an extrapolation inherits);
+    `boot_lo`/`boot_hi`: the bootstrap over the timed runs (blind to a line that fits badly).
     """
     ok = cost[(cost["status"] == "ok") & cost["route"].isin(["dense_hessian", "dense_eigvalsh"])]
     wide = ok.pivot_table(index=["params", "run"], columns="route", values="time_s").dropna()
@@ -123,21 +125,22 @@ def dense_fit(cost: pd.DataFrame) -> dict[str, Any]:
         return {"slope": math.nan, "lo": math.nan, "hi": math.nan, "points": 0}
     total = wide.sum(axis=1)
     groups = {float(p): g.to_numpy() for p, g in total.groupby(level="params")}
-    fit = bootstrap_slope(groups, stat="median", n_boot=_BOOT)
+    boot = bootstrap_slope(groups, stat="median", n_boot=_BOOT)
     medians = total.groupby(level="params").median()
-    return {"slope": fit.slope, "lo": fit.lo, "hi": fit.hi, "intercept": fit.intercept, "points": fit.points,
-            "largest_params": int(medians.index.max()), "largest_median_s": float(medians.iloc[-1])}
+    line = loglog_slope_ci(medians.index.to_numpy(float), medians.to_numpy())
+    return {"slope": line.slope, "lo": line.lo, "hi": line.hi, "boot_lo": boot.lo, "boot_hi": boot.hi,
+            "intercept": line.intercept, "points": line.points, "params": [int(p) for p in medians.index],
+            "median_s": [float(t) for t in medians], "largest_params": int(medians.index.max()),
+            "largest_median_s": float(medians.iloc[-1])}
 
 
 def extrapolate(fit: dict[str, Any], params: float) -> dict[str, float]:
-    """The dense route's time at `params`: the fitted line, and the band its slope's CI gives
-    when anchored at the largest measured point."""
+    """The dense route's time at `params` from the fitted line, with the line's 95% Student-t
+    band there (expkit.fits.loglog_extrapolate)."""
     if not fit.get("points"):
         return {"seconds": math.nan, "lo": math.nan, "hi": math.nan}
-    ratio = params / fit["largest_params"]
-    anchor = fit["largest_median_s"]
-    return {"seconds": float(math.exp(fit["intercept"]) * params ** fit["slope"]),
-            "lo": float(anchor * ratio ** fit["lo"]), "hi": float(anchor * ratio ** fit["hi"])}
+    at = loglog_extrapolate(np.asarray(fit["params"], float), np.asarray(fit["median_s"]), params)
+    return {"seconds": at["value"], "lo": at["lo"], "hi": at["hi"]}
 
 
 def estimates_table(estimates: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from curvature import analysis
 from curvature.density import gaussian_density, spectral_measure
 
 _LABELS = {"hutchinson": "Hutchinson", "hutchpp": "Hutch++", "xtrace": "XTrace"}
@@ -154,11 +155,10 @@ def draw_cost_time(ax, out: Path, summary: dict) -> None:
         ax.plot(dense.index, dense, "ks-", label=f"dense Hessian + eigvalsh: ∝ P^{fit['slope']:.2f} "
                                                  f"[{fit['lo']:.2f}, {fit['hi']:.2f}]")
         beyond = [d for d in params.index if d >= dense.index.max()]
-        scale = np.asarray([params[d] for d in beyond], float) / fit["largest_params"]
-        ax.plot(beyond, fit["largest_median_s"] * scale ** fit["slope"], "k--", lw=1,
-                label="dense, extrapolated (band: exponent CI)")
-        ax.fill_between(beyond, fit["largest_median_s"] * scale ** fit["lo"],
-                        fit["largest_median_s"] * scale ** fit["hi"], color="k", alpha=0.1)
+        band = [analysis.extrapolate(fit, params[d]) for d in beyond]
+        ax.plot(beyond, [b["seconds"] for b in band], "k--", lw=1,
+                label="dense, extrapolated (band: the fitted line's 95% t-interval)")
+        ax.fill_between(beyond, [b["lo"] for b in band], [b["hi"] for b in band], color="k", alpha=0.1)
     for route, label in _ROUTES.items():
         if route in wide:
             ax.plot(wide.index, wide[route], "o-", ms=4, label=label)

@@ -149,7 +149,14 @@ def goals(summary: dict[str, Any], cost: pd.DataFrame | None) -> dict[str, Any]:
             if len(both):
                 d = both.index.max()
                 ratio = (both.loc[d, "dense_hessian"] + both.loc[d, "dense_eigvalsh"]) / both.loc[d, "lanczos"]
-                out["dense_over_lanczos"] = {"depth": int(d), "ratio": float(ratio), "met": ratio >= GOALS["dense_over_lanczos"]}
+                # The same ratio with each route's compile counted once on both sides (the 1000-layer
+                # figure below includes compiles): a user who runs each route once pays them.
+                compiled = cost[cost["status"] == "ok"].pivot(index="depth", columns="route", values="compile_s")
+                once = ((both.loc[d, "dense_hessian"] + compiled.loc[d, "dense_hessian"] + both.loc[d, "dense_eigvalsh"]
+                         + compiled.loc[d, "dense_eigvalsh"]) / (both.loc[d, "lanczos"] + compiled.loc[d, "lanczos"]))
+                out["dense_over_lanczos"] = {"depth": int(d), "ratio": float(ratio),
+                                             "ratio_with_compiles": float(once),
+                                             "met": ratio >= GOALS["dense_over_lanczos"]}
         deep = summary.get("deepest", {})
         if "lanczos" in deep and "trace_hutchpp" in deep:
             secs = sum(deep[r]["median_s"] + deep[r]["compile_s"] for r in ("lanczos", "trace_hutchpp"))

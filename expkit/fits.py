@@ -203,3 +203,28 @@ def loglog_slope_ci(x: np.ndarray, y: np.ndarray, ci: float = 0.95) -> SlopeFit:
         stderr = math.sqrt(residual @ residual / (len(lx) - 2) / np.sum((lx - lx.mean()) ** 2))
         half = float(stats.t.ppf((1 + ci) / 2, len(lx) - 2) * stderr)
     return SlopeFit(float(slope), float(slope - half), float(slope + half), float(intercept), len(lx))
+
+
+def loglog_extrapolate(x: np.ndarray, y: np.ndarray, x0: float, ci: float = 0.95) -> dict[str, float]:
+    """y at x0 from the log-log least-squares line through (x, y), with the Student-t
+    confidence band of that line at x0 (n - 2 degrees of freedom).
+
+    Far outside the measured x the band widens with the distance from their mean, as it
+    should: a slope CI anchored at the last point alone understates it.
+    Returns {"value", "lo", "hi", "points"}; lo/hi NaN with fewer than 3 distinct x.
+    """
+    from scipy import stats
+
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    if len(np.unique(lx)) < 2:
+        return {"value": math.nan, "lo": math.nan, "hi": math.nan, "points": len(lx)}
+    slope, intercept = least_squares_slopes(lx, ly)
+    at = float(slope * math.log(x0) + intercept)
+    lo = hi = math.nan
+    if len(np.unique(lx)) > 2:
+        residual = ly - (slope * lx + intercept)
+        s2 = residual @ residual / (len(lx) - 2)
+        se = math.sqrt(s2 * (1 / len(lx) + (math.log(x0) - lx.mean()) ** 2 / np.sum((lx - lx.mean()) ** 2)))
+        half = float(stats.t.ppf((1 + ci) / 2, len(lx) - 2) * se)
+        lo, hi = math.exp(at - half), math.exp(at + half)
+    return {"value": math.exp(at), "lo": lo, "hi": hi, "points": len(lx)}

@@ -9,6 +9,7 @@ tests/test_readme.py regenerates them and fails when the text and the files disa
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -46,18 +47,23 @@ def headline_lines(run_dir: str | Path) -> list[str]:
 
 
 def duration_lines(runs_root: str | Path) -> list[str]:
-    """How long the main job took: the median and range of the wall time of each run under `runs_root`."""
+    """How long README's main job took: the median and range of the whole command's wall
+    time (wall.json: start-up, measuring, table and figures) of each run under `runs_root`,
+    on the machine its meta.json names."""
     runs_root = Path(runs_root)
-    metas = [json.loads(p.read_text()) for p in sorted(runs_root.glob("*/meta.json"))]
-    seconds = sorted(m["elapsed_s"] for m in metas)
-    env = metas[0]["environment"]
+    runs = sorted(p.parent for p in runs_root.glob("*/wall.json"))
+    if not runs:
+        raise FileNotFoundError(f"no */wall.json under {runs_root}")
+    seconds = sorted(json.loads((run / "wall.json").read_text())["wall_s"] for run in runs)
+    env = json.loads((runs[0] / "meta.json").read_text())["environment"]
 
     def clock(s: float) -> str:
-        return f"{int(s // 60)}:{int(round(s % 60)):02d}"
+        minutes, seconds = divmod(round(s), 60)
+        return f"{minutes}:{seconds:02d}"
 
-    median = seconds[len(seconds) // 2] if len(seconds) % 2 else sum(seconds[len(seconds) // 2 - 1:][:2]) / 2
-    return [f"It takes {clock(median)} min on a {env.get('cpu_count')}-core {env.get('cpu')} (median of "
-            f"{len(seconds)} runs, {clock(seconds[0])} to {clock(seconds[-1])}; `{runs_root.as_posix()}`)."]
+    return [f"It takes {clock(statistics.median(seconds))} min on a {env.get('cpu_count')}-core "
+            f"{env.get('cpu')} (median of {len(seconds)} runs from fresh clones, {clock(seconds[0])} to "
+            f"{clock(seconds[-1])}, the whole command; `{runs_root.as_posix()}`)."]
 
 
 if __name__ == "__main__":

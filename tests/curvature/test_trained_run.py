@@ -49,6 +49,7 @@ def finished(tmp_path_factory):
     return config, finish(cli, config, tmp / "out")
 
 
+@pytest.mark.slow  # the whole study end to end (about 40 s)
 def test_a_run_writes_every_unit_the_summary_and_the_figures(finished):
     _, out = finished
     names = {p.name for p in out.iterdir()}
@@ -71,6 +72,7 @@ def test_a_run_writes_every_unit_the_summary_and_the_figures(finished):
     assert len(table) == 4 and (table["w1_point_mass"] > table["deflated_w1"]).all()
 
 
+@pytest.mark.slow  # the whole study end to end (about 40 s)
 def test_quoted_numbers_are_recomputed_from_the_files(finished):
     _, out = finished
     config = TrainedConfig(**{k: tuple(v) if isinstance(v, list) else v
@@ -80,6 +82,7 @@ def test_quoted_numbers_are_recomputed_from_the_files(finished):
     pd.testing.assert_frame_equal(table, pd.read_csv(out / "summary.csv"), check_dtype=False)
 
 
+@pytest.mark.slow  # the whole study end to end (about 40 s)
 def test_resume_redoes_only_the_units_a_kill_lost(finished, tmp_path, capsys):
     config, done = finished
     out = tmp_path / "killed"
