@@ -156,7 +156,7 @@ def goals(summary: dict[str, Any], cost: pd.DataFrame | None) -> dict[str, Any]:
                          + compiled.loc[d, "dense_eigvalsh"]) / (both.loc[d, "lanczos"] + compiled.loc[d, "lanczos"]))
                 out["dense_over_lanczos"] = {"depth": int(d), "ratio": float(ratio),
                                              "ratio_with_compiles": float(once),
-                                             "met": ratio >= GOALS["dense_over_lanczos"]}
+                                             "met": bool(ratio >= GOALS["dense_over_lanczos"])}
         deep = summary.get("deepest", {})
         if "lanczos" in deep and "trace_hutchpp" in deep:
             secs = sum(deep[r]["median_s"] + deep[r]["compile_s"] for r in ("lanczos", "trace_hutchpp"))
