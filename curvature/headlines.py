@@ -51,5 +51,34 @@ def cost_lines(run_dir: str | Path) -> list[str]:
     ]
 
 
+def trained_lines(run_dir: str | Path) -> list[str]:
+    """docs/curvature_trained.md's table of targets, one row per (checkpoint, matrix), from
+    summary.csv: the exact spectrum's ends and trace, each estimate's error or interval,
+    and W1 to the exact spectrum against the trivial baselines'."""
+    run_dir = Path(run_dir)
+    table = pd.read_csv(run_dir / "summary.csv")
+
+    def interval(row, name: str) -> str:
+        digits = 4 if row["trace"] < 10 else 3
+        held = "yes" if row[f"{name}_contains"] else "**NO**"
+        return f"[{row[f'{name}_lo']:.{digits}f}, {row[f'{name}_hi']:.{digits}f}] {held}"
+
+    lines = ["| checkpoint (step) | matrix | λ_max | λ_min | top-5 Lanczos, max rel. error | exact trace | "
+             "Hutch++ interval | XTrace interval | W1: point mass / Gaussian | W1 deflated SLQ / best | "
+             "W1 plain SLQ / best |", "|" + "---|" * 11]
+    for _, row in table.iterrows():
+        matrix = {"hessian": "H", "ggn": "GGN"}[row["matrix"]]
+        low = "0" if matrix == "GGN" and abs(row["lambda_min"]) < 1e-12 else f"{row['lambda_min']:.3g}"
+        lines.append(
+            f"| {row['checkpoint']} ({row['step']}) | {matrix} | {row['lambda_max']:.4g} | {low} | "
+            f"{row['top_k_max_rel_error']:.1e} | {row['trace']:.5g} | {interval(row, 'hutchpp')} | "
+            f"{interval(row, 'xtrace')} | {row['w1_point_mass']:.2g} / {row['w1_gaussian']:.2g} | "
+            f"**{row['deflated_w1_over_best_baseline']:.2g}** | {row['slq_w1_over_best_baseline']:.2g} |")
+    held = int(table[["hutchpp_contains", "xtrace_contains"]].to_numpy().sum())
+    lines += ["", f"Trace intervals holding the exact trace: {held} of {2 * len(table)} "
+              f"(`{run_dir.as_posix()}`)."]
+    return lines
+
+
 if __name__ == "__main__":
     print("\n".join(headline_lines(sys.argv[1])))
