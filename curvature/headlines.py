@@ -80,5 +80,27 @@ def trained_lines(run_dir: str | Path) -> list[str]:
     return lines
 
 
+def trained_mass_lines(run_dir: str | Path) -> list[str]:
+    """docs/curvature_trained.md's second table: negative mass, outliers, diagonal, and
+    XTrace's own standard error against the spread of its repetitions, from summary.csv."""
+    table = pd.read_csv(Path(run_dir) / "summary.csv")
+
+    def mass(x: float) -> str:
+        return "0" if x == 0 else f"{100 * x:.1f}%"
+
+    lines = ["| checkpoint | matrix | mass below −10⁻³·max\\|λ\\|: exact | deflated SLQ | plain SLQ | "
+             "outlier mass rel. error: deflated | plain | top-5 node positions, plain SLQ | "
+             "diagonal rel. error: Hutchinson | XDiag | XTrace own SE / rep. SD |", "|" + "---|" * 11]
+    for _, row in table.iterrows():
+        lines.append(
+            f"| {row['checkpoint']} | {dict(hessian='H', ggn='GGN')[row['matrix']]} | "
+            f"{mass(row['deflated_negative_mass_exact'])} | {mass(row['deflated_negative_mass'])} | "
+            f"{mass(row['slq_negative_mass'])} | {row['deflated_outlier_mass_rel_error']:.1e} | "
+            f"{row['slq_outlier_mass_rel_error']:.2g} | {row['slq_top_nodes_rel_error']:.1e} | "
+            f"{row['diag_hutchinson_rel_error']:.2f} | {row['diag_xdiag_rel_error']:.2g} | "
+            f"{row['xtrace_own_sem_over_rep_sd']:.2f} |")
+    return lines
+
+
 if __name__ == "__main__":
     print("\n".join(headline_lines(sys.argv[1])))
