@@ -19,8 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Runs hvp-run with a progress bar that prints each "what is in flight" label on stdout
 # (the worker reports the (variant, method) it compiles, then the one it times).
+# A pytest-xdist worker ignores SIGINT, and Python keeps an ignored SIGINT ignored: the
+# runner takes back the handler it has in a terminal.
 RUNNER = textwrap.dedent("""
-    import os, sys
+    import os, signal, sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import hvp_bench.sweep as sweep
 
     class Bar(sweep.tqdm):

@@ -55,11 +55,12 @@ def test_every_other_method_within_25_percent(depth, width, batch):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", ["scan-fused", "scan-fused-jvp-remat"])
-def test_other_formulations_are_predicted_on_the_safe_side(variant):
-    # The model is fitted to the homework's formulation; a fused one can need less, never more.
+def test_other_formulations_are_predicted_within_a_factor_1_6(variant):
+    # The model is fitted to the homework's formulation; the fused ones need less (remat) or
+    # more (fused) than it predicts, which is why the guard checks the compiled figure too.
     for name in METHOD_NAMES:
         compiled, predicted = compiled_bytes(name, 50, 4, variant=variant)
-        assert predicted >= compiled, (name, predicted, compiled)
+        assert 0.6 <= predicted / compiled <= 1.6, (name, predicted, compiled)
 
 
 def test_over_budget_names_both_sizes():
