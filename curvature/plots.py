@@ -15,22 +15,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
+from expkit.figures import save_figure
 from curvature import analysis
 from curvature.density import gaussian_density, spectral_measure
 
 _LABELS = {"hutchinson": "Hutchinson", "hutchpp": "Hutch++", "xtrace": "XTrace"}
 _ROUTES = {"lanczos": "Lanczos top-k + bottom-k", "slq": "SLQ density", "trace_hutchpp": "Hutch++ trace",
            "hvp": "one HVP"}
-
-
-def _save(fig: Figure, out: Path, name: str) -> list[Path]:
-    paths = []
-    for ext in ("png", "svg"):
-        path = out / f"{name}.{ext}"
-        # No embedded date: re-drawing leaves the committed SVGs byte-identical.
-        fig.savefig(path, dpi=110, metadata={"Date": None} if ext == "svg" else None)
-        paths.append(path)
-    return paths
 
 
 def draw_trace(ax, out: Path, summary: dict) -> None:
@@ -199,10 +190,10 @@ def plot_all(out: str | Path) -> list[Path]:
             fig = Figure(figsize=(12, 4.5) if len(panels) > 1 else (7.5, 5), layout="constrained")
             for ax, draw in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels):
                 draw(ax, out, summary)
-            paths += _save(fig, out, name)
+            paths += save_figure(fig, out, name)
     if all(has.values()):
         fig = Figure(figsize=(14, 10), layout="constrained")
         for ax, (_, _, panels) in zip(fig.subplots(2, 2).flat, FIGURES):  # each figure's first panel
             panels[0](ax, out, summary)
-        paths += _save(fig, out, "overview")
+        paths += save_figure(fig, out, "overview")
     return paths

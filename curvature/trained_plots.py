@@ -21,19 +21,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
+from expkit.figures import save_figure
 from curvature.density import gaussian_density
 
 _MATRIX = {"hessian": "Hessian", "ggn": "Gauss-Newton (GGN)"}
 _TRACE = {"hutchpp": "Hutch++", "xtrace": "XTrace"}
-
-
-def _save(fig: Figure, out: Path, name: str) -> list[Path]:
-    paths = []
-    for ext in ("png", "svg"):
-        path = out / f"{name}.{ext}"
-        fig.savefig(path, dpi=110, metadata={"Date": None} if ext == "svg" else None)
-        paths.append(path)
-    return paths
 
 
 def draw_sharpness(ax, out: Path, summary: dict, config: dict) -> None:
@@ -196,10 +188,10 @@ def plot_all(out: str | Path) -> list[Path]:
                          for i, label in enumerate(labels)], loc="outside lower center", ncol=len(labels), fontsize=8)
     fig.suptitle(f"Curvature of an MLP {'-'.join(map(str, summary['model']['sizes']))} "
                  f"(P = {summary['model']['params']}) trained on scikit-learn digits by full-batch GD", fontsize=11)
-    paths = _save(fig, out, "spectrum_over_training")
+    paths = save_figure(fig, out, "spectrum_over_training")
     fig = Figure(figsize=(16, 4.5), layout="constrained")
     axes = fig.subplots(1, 3)
     draw_w1(axes[0], table)
     draw_trace(axes[1], table)
     draw_top(axes[2], out, table)
-    return paths + _save(fig, out, "estimates")
+    return paths + save_figure(fig, out, "estimates")

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from expkit.figures import save_figure as expkit_save_figure
+
 from hvp_bench import figure_text as words
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
 from hvp_bench.figure_text import DEAD_LABEL, LABELS, MEAN_STD, MEDIAN_IQR, decorate, label, title
@@ -86,14 +88,8 @@ def draw_points(ax, summary: pd.DataFrame, methods: Sequence[str], x: str, stat:
 
 
 def save_figure(fig: Figure, directory: Path, name: str, dpi: int = 130) -> list[Path]:
-    """Writes `name`.png and `name`.svg; returns their paths."""
-    paths = [directory / f"{name}.png", directory / f"{name}.svg"]
-    # Text stays text in SVGs (smaller, searchable); set for this save only.
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
-        for p in paths:
-            # No date in the SVG, so redrawing unchanged results leaves the file unchanged.
-            fig.savefig(p, dpi=dpi, metadata={"Date": None} if p.suffix == ".svg" else None)
-    return paths
+    """Writes `name`.png and `name`.svg (expkit.figures); returns their paths."""
+    return expkit_save_figure(fig, directory, name, dpi)
 
 
 def _axes(figsize=(10.5, 5.5), ncols: int = 1):

@@ -16,15 +16,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from expkit.figures import save_figure
+
 
 def _figure(figsize) -> Figure:
     return Figure(figsize=figsize, layout="tight")
-
-
-def _save(fig: Figure, out: Path, name: str) -> None:
-    for ext in ("png", "svg"):
-        # No embedded date: re-running leaves the committed SVGs byte-identical.
-        fig.savefig(out / f"{name}.{ext}", dpi=110, metadata={"Date": None} if ext == "svg" else None)
 
 
 def plot_meta_loss(out: Path) -> None:
@@ -55,7 +51,7 @@ def plot_meta_loss(out: Path) -> None:
     elif slope is not None:
         title += f"; tail L ∝ step^{slope:.2f}"
     fig.suptitle(title)
-    _save(fig, out, "meta_loss")
+    save_figure(fig, out, "meta_loss")
 
 
 def plot_alpha(out: Path) -> None:
@@ -78,7 +74,7 @@ def plot_alpha(out: Path) -> None:
     ax.set_ylabel("step size α_k")
     ax.set_title("Step-size schedule before and after meta-GD (f = ½‖x‖²)")
     ax.legend(loc="upper left", fontsize=8, ncol=2)
-    _save(fig, out, "alpha")
+    save_figure(fig, out, "alpha")
 
 
 def plot_quadratic(out: Path) -> None:
@@ -98,7 +94,7 @@ def plot_quadratic(out: Path) -> None:
                  "only x_T is optimised")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    _save(fig, out, "quadratic")
+    save_figure(fig, out, "quadratic")
 
 
 def plot_beta_sweep(out: Path) -> None:
@@ -133,7 +129,7 @@ def plot_beta_sweep(out: Path) -> None:
     right.legend(fontsize=6, ncol=2)
     for ax in (left, right):
         ax.grid(True, which="both", alpha=0.3)
-    _save(fig, out, "beta_sweep")
+    save_figure(fig, out, "beta_sweep")
 
 
 def plot_all(out: str | Path) -> None:

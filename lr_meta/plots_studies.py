@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lr_meta.plots import _figure, _save
+from expkit.figures import save_figure
+from lr_meta.plots import _figure
 
 STYLE = {"reverse": "o-", "checkpointed": "s-", "forward": "^-"}
 
@@ -59,7 +60,7 @@ def plot_horizon(out: str | Path) -> None:
     knot_ax.set_title(f"Median time against K at T = {config['knot_sweep_horizon']}")
     knot_ax.grid(True, which="both", alpha=0.3)
     knot_ax.legend(fontsize=8)
-    _save(fig, out, "horizon")
+    save_figure(fig, out, "horizon")
 
 
 def plot_training(out: str | Path) -> None:
@@ -94,4 +95,4 @@ def plot_training(out: str | Path) -> None:
         ax.legend(fontsize=7)
     sub_ax.set_xscale("log")
     norm_ax.set_xscale("log")
-    _save(fig, out, "training")
+    save_figure(fig, out, "training")
