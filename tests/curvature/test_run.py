@@ -10,7 +10,7 @@ import pytest
 
 from curvature import cost
 from curvature.run import cli
-from tests.helpers.cli_runs import finish, run_in_process
+from tests.helpers.cli_runs import assert_rejected, finish, run_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -163,10 +163,6 @@ def test_refuses_to_resume_a_run_made_before_the_gelu_key(finished, tmp_path, ca
     (["--set", "devices=2"], "must be a multiple of 'devices'"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, args, message):
-    out = tmp_path / "out"
-    status, stdout, err = run(["--config", write_config(tmp_path), "--out", out, *args], capsys)
-    assert status == 2 and stdout == ""
-    assert err.count("\n") == 1 and err.startswith("error:") and message in err
-    assert not out.exists()
+    assert_rejected(cli, write_config(tmp_path), tmp_path / "out", args, message, capsys)
 
 

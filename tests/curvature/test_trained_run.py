@@ -10,7 +10,7 @@ import pytest
 from curvature.run import cli
 from curvature.trained_summary import summarize
 from curvature.trained_config import TrainedConfig
-from tests.helpers.cli_runs import finish, run_in_process
+from tests.helpers.cli_runs import assert_rejected, finish, run_in_process
 
 # P = 610, two checkpoints, both matrices: every unit, as few compiles as that allows.
 TINY = """
@@ -118,10 +118,7 @@ def test_resume_redoes_only_the_units_a_kill_lost(finished, tmp_path, capsys):
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, args, message):
     config = tmp_path / "tiny.toml"
     config.write_text(TINY)
-    status, stdout, err = run(["--config", config, "--out", tmp_path / "out", *args], capsys)
-    assert status == 2 and stdout == ""
-    assert err.count("\n") == 1 and err.startswith("error:") and message in err
-    assert not (tmp_path / "out").exists()
+    assert_rejected(cli, config, tmp_path / "out", args, message, capsys)
 
 
 def test_the_shipped_configs_load():

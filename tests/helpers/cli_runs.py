@@ -24,3 +24,11 @@ def finish(cli, config: Path, out: Path) -> Path:
         cli(["--config", str(config), "--out", str(out)])
     assert exit_info.value.code == 0
     return out
+
+
+def assert_rejected(cli, config: Path, out: Path, args: list, message: str, capsys) -> None:
+    """Bad input: `cli` exits 2 with one line naming `message` on stderr, and writes nothing."""
+    status, stdout, err = run_in_process(cli, ["--config", config, "--out", out, *args], capsys)
+    assert status == 2 and stdout == ""
+    assert err.count("\n") == 1 and err.startswith("error:") and message in err
+    assert not Path(out).exists()

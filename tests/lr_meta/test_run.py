@@ -10,7 +10,7 @@ import pytest
 
 from lr_meta import closed_form
 from lr_meta.run import EXIT_DIVERGED, cli
-from tests.helpers.cli_runs import finish, run_in_process, snapshot
+from tests.helpers.cli_runs import assert_rejected, finish, run_in_process, snapshot
 from tests.helpers.tiny_configs import HORIZON, TRAINING
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,12 +112,7 @@ def test_resume_after_a_kill_reproduces_the_uninterrupted_run(finished, tmp_path
     (["--set", "beta"], "--set expects key=value"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, args, message):
-    config = write_config(tmp_path)
-    out = tmp_path / "out"
-    status, stdout, err = run(["--config", config, "--out", out, *args], capsys)
-    assert status == 2 and stdout == ""
-    assert err.count("\n") == 1 and err.startswith("error:") and message in err
-    assert not out.exists()
+    assert_rejected(cli, write_config(tmp_path), tmp_path / "out", args, message, capsys)
 
 
 def test_divergence_is_reported_not_written_as_nan(tmp_path, capsys):
