@@ -102,5 +102,15 @@ def trained_mass_lines(run_dir: str | Path) -> list[str]:
     return lines
 
 
+def xtrace_bias_lines(run_dir: str | Path) -> list[str]:
+    """docs/curvature_trained.md's check of XTrace for bias (docs/xtrace_bias_check.py)."""
+    run_dir = Path(run_dir)
+    s = json.loads((run_dir / "summary.json").read_text())
+    return [f"{s['repetitions']} XTrace repetitions ({s['samples']} samples each) on a 1000 x 1000 matrix "
+            f"of known trace with a decaying spectrum: mean − truth = {s['resphering']['bias_in_sems']:+.2f} "
+            f"standard errors with matfree's resphering, {s['plain']['bias_in_sems']:+.2f} without "
+            f"(`{run_dir.as_posix()}`, `docs/xtrace_bias_check.py`)."]
+
+
 if __name__ == "__main__":
     print("\n".join(headline_lines(sys.argv[1])))

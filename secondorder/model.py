@@ -183,9 +183,9 @@ class MLP:
              layer: LayerSpec | dict | None = None) -> "MLP":
         """The same weights (and batch, dtype) in another form, unroll or layer formulation."""
         twin = copy.copy(self)
-        twin.form = form or self.form
-        twin.unroll = unroll or self.unroll
-        twin.layer = layer if isinstance(layer, LayerSpec) else LayerSpec(**layer) if layer else self.layer
+        twin.form = self.form if form is None else form
+        twin.unroll = self.unroll if unroll is None else unroll
+        twin.layer = self.layer if layer is None else layer if isinstance(layer, LayerSpec) else LayerSpec(**layer)
         check_layer_sizes(self.layer_sizes, twin.form)
         if twin.unroll < 1 or (twin.form == "unrolled" and twin.unroll != 1):
             raise ValueError(f"unroll must be >= 1 (and 1 for the unrolled form), got {twin.unroll}")

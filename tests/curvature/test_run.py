@@ -11,33 +11,16 @@ import pytest
 from curvature import cost
 from curvature.run import cli
 from tests.helpers.cli_runs import assert_rejected, finish, run_in_process
+from tests.helpers.tiny_configs import CURVATURE, with_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # Every stage, as few compiles as the pipeline allows: study at 1 layer (P = 272),
 # cost sweep at 1 and 2 layers.
-TINY = """
-name = "tiny"
-study_depth = 1
-trace_estimators = ["hutchinson", "hutchpp"]
-trace_budgets = [6, 12]
-trace_reps = 3
-diag_estimators = ["hutchinson", "xdiag"]  # xdiag transposes the product
-diag_budgets = [6]
-diag_reps = 2
-lanczos_steps = 12
-power_steps = 12
-top_k = 3
-float32_check = false
-slq_probes = 2
-slq_steps = 8
-cost_depths = [1, 2]
-cost_routes = ["hvp", "lanczos", "dense_hessian", "dense_eigvalsh"]
-dense_max_params = 300
-cost_runs = 2
-dense_runs = 1
-cost_trace_hvps = 12
-"""
+TINY = with_keys(CURVATURE, trace_estimators=["hutchinson", "hutchpp"], trace_reps=3,
+                 diag_estimators=["hutchinson", "xdiag"],  # xdiag transposes the product
+                 cost_depths=[1, 2], cost_routes=["hvp", "lanczos", "dense_hessian", "dense_eigvalsh"],
+                 dense_runs=1, cost_trace_hvps=12)
 
 
 def write_config(tmp_path, text=TINY):

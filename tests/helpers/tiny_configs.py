@@ -1,5 +1,21 @@
 """Tiny configs of every runner: complete runs in seconds, shared by the runner tests."""
 
+import json
+import re
+
+
+def with_keys(text: str, **keys) -> str:
+    """`text` (a TOML config) with `keys` set: a key's line replaced, or the key appended.
+
+    Values are written as JSON, which is TOML for numbers, strings, booleans and flat lists.
+    """
+    for name, value in keys.items():
+        line = f"{name} = {json.dumps(value)}"
+        text, found = re.subn(rf"^{name} = .*$", line, text, flags=re.M)
+        text += "" if found else line + "\n"
+    return text
+
+
 HVP = """
 name = "tiny"
 depths = [1, 3]

@@ -11,27 +11,13 @@ import pytest
 from lr_meta import closed_form
 from lr_meta.run import EXIT_DIVERGED, cli
 from tests.helpers.cli_runs import assert_rejected, finish, run_in_process, snapshot
-from tests.helpers.tiny_configs import HORIZON, TRAINING
+from tests.helpers.tiny_configs import HORIZON, LR_META, TRAINING, with_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # Small but complete: 4 steps on dim 20; chunk_rows 3 does not divide the 12 rows, so
 # the last chunk is cut and a resume starts mid-chunk.
-TINY = """
-name = "tiny"
-dim = 20
-horizon = 4
-beta = 0.05
-meta_steps = 60
-log_every = 5
-chunk_rows = 3
-transfer_draws = 3
-perturb_samples = 10
-quad_dim = 12
-quad_condition = 10.0
-quad_meta_steps = 100
-beta_sweep = [0.05, 10.0]
-"""
+TINY = with_keys(LR_META, beta_sweep=[0.05, 10.0])  # beta 10 diverges: the divergence test
 
 
 def write_config(tmp_path, text=TINY, name="tiny.toml"):

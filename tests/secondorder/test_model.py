@@ -51,8 +51,9 @@ def test_a_twin_has_the_same_weights_in_another_formulation(key):
     assert (twin.form, twin.layer.activation) == ("scan", "logistic")
     np.testing.assert_array_equal(twin.get_params(), model.get_params())
     np.testing.assert_allclose(twin.loss(twin.get_params()), model.loss(model.get_params()), rtol=1e-6)
-    with pytest.raises(ValueError, match="unroll"):
-        model.twin(unroll=2)
+    for bad in (2, 0):  # the unrolled form takes no unroll; 0 is no unroll at all
+        with pytest.raises(ValueError, match="unroll"):
+            model.twin(unroll=bad)
 
 
 def test_get_params_is_ravel_pytree_and_round_trips(key):
