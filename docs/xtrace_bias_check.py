@@ -39,10 +39,11 @@ def estimates(a: jax.Array, samples: int, repetitions: int, resphering: bool) ->
     from matfree import stochtrace
 
     sampler = stochtrace.sampler_normal(jnp.zeros((a.shape[0],)), num=samples)
-    estimate = jax.jit(stochtrace.estimator_leave_one_out_mean_and_sem(
-        stochtrace.leave_one_out_xtrace(apply_resphering=resphering), sampler))
+    xtrace = stochtrace.estimator_leave_one_out_mean_and_sem(
+        stochtrace.leave_one_out_xtrace(apply_resphering=resphering), sampler)
+    estimate = jax.jit(lambda key: xtrace(lambda v: a @ v, key))
     keys = jax.random.split(jax.random.PRNGKey(1), repetitions)
-    return np.array([np.asarray(estimate(lambda v: a @ v, key)) for key in keys])
+    return np.array([np.asarray(estimate(key)) for key in keys])
 
 
 def main() -> None:
