@@ -81,9 +81,12 @@ def test_the_extrapolation_band_covers_the_truth_at_about_its_level():
     rng = np.random.default_rng(1)
     x = np.array([1e3, 1.7e3, 3e3, 5e3, 8e3])
     truth = 2e-9 * 2.4e5 ** 3.0
-    held = 0
+    held = anchored = 0
     for _ in range(2000):
         y = 2e-9 * x ** 3.0 * np.exp(rng.normal(0, 0.1, x.size))
         at = fits.loglog_extrapolate(x, y, 2.4e5)
         held += at["lo"] <= truth <= at["hi"]
+        slope, ratio = fits.loglog_slope_ci(x, y), 2.4e5 / x[-1]
+        anchored += y[-1] * ratio ** slope.lo <= truth <= y[-1] * ratio ** slope.hi
     assert 0.93 <= held / 2000 <= 0.97
+    assert anchored / 2000 < 0.92
