@@ -57,6 +57,14 @@ class HVPConfig(Config):
     init_scale: float = key(1.0, gt=0)
     methods: tuple[str, ...] = key(("hessian_then_hvp", "naive_hvp", "hvp_rev_rev"), nonempty=True, distinct=True)
     num_runs: int = key(10, ge=1)
+    # Independent repeats of the whole study: each repeat measures every point again in
+    # fresh worker processes, the repeats one after another (so each point's repeats are
+    # spread over the run), repeat 0 in depth order and the others in a shuffled order of
+    # shapes. A shared machine drifts between runs by more than one run's intervals show
+    # (results differ 2-3x between runs): per-layer fits resample repeats, and headline
+    # figures are medians over repeats with their range (expkit.robust). Raising it on a
+    # finished run directory measures the new repeats only.
+    repeats: int = key(1, ge=1)
     warmup: int = key(1, ge=0)
     # At each (depth, width) every method is compiled and warmed up, then timed run by
     # run, all methods in each round: "shuffled" in an order drawn from (seed, depth,

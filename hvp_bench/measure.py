@@ -100,7 +100,7 @@ def run_as(config: HVPConfig, variant: Variant, method: str) -> Variant:
 
 
 def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[str, str]],
-                  budget_bytes: int) -> list[dict[str, Any]]:
+                  budget_bytes: int, repeat: int = 0) -> list[dict[str, Any]]:
     """Measures every (variant, method) in `todo` at one (depth, width), interleaved.
 
     Args:
@@ -109,16 +109,18 @@ def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[st
       todo: (variant, method) pairs, the dispatch floor among them.
       budget_bytes: memory budget; a method needing more (with the states the others
         keep alive) is recorded as skipped.
+      repeat: which repeat of the study this is: every repeat times the same network and
+        vectors, in its own order of calls.
     Returns:
       runs.csv rows: num_runs per timed pair (status ok, or wrong where its values disagree
       with single products), one per skipped or failed pair.
     """
     with jax.enable_x64(config.dtype == "float64"):
-        return _measure_shape(config, depth, width, todo, budget_bytes)
+        return _measure_shape(config, depth, width, todo, budget_bytes, repeat)
 
 
 def _measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[str, str]],
-                   budget_bytes: int) -> list[dict[str, Any]]:
+                   budget_bytes: int, repeat: int) -> list[dict[str, Any]]:
     backend = jax.devices()[0].platform
     check_backend(config.device, jax.default_backend())
     dtype = jnp.dtype(config.dtype)
@@ -199,7 +201,8 @@ def _measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[s
     torch_timed = any(variants[variant].is_torch for variant, _ in calls)
     compiled_graphs = torch_peer.compile_count() if torch_timed else 0
     times, positions, outputs = time_interleaved(
-        calls, config.num_runs, warmup=0, order=config.order, seed=[config.seed, depth, width])
+        calls, config.num_runs, warmup=0, order=config.order,
+        seed=[config.seed, depth, width] + ([repeat] if repeat else []))
     if torch_timed and torch_peer.compile_count() != compiled_graphs:
         raise RuntimeError(f"torch.compile recompiled inside the timed loop at depth {depth}, width {width}")
     outputs = {key: torch_peer.as_numpy(out) if variants[key[0]].is_torch else np.asarray(out)

@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from expkit.config import ConfigError
+from expkit.results import CsvLog, write_csv_atomic
 from secondorder.variants import describe, parse_variant
 
 COLUMNS = [
     "depth", "width", "variant", "method", "run_index", "order", "status", "time_s", "compile_s",
     "prepare_s", "params", "batch", "dtype", "backend", "predicted_bytes", "compiled_bytes",
-    "budget_bytes", "finite", "nonzero", "gelu", "max_rel_error", "note",
+    "budget_bytes", "finite", "nonzero", "gelu", "max_rel_error", "note", "repeat",
 ]
 """runs.csv's columns, in order. `compile_s`: every compile the method needs (naive_hvp's
 includes building H); `prepare_s`: running its untimed setup. `order`: the call's position within its round of the
@@ -33,12 +34,15 @@ memory budget in force (a skipped point is reconsidered on resume if it rose); `
 GELU's form the point ran (tanh, logistic or exact; hvp_bench.config's vmapped_gelu);
 `max_rel_error`: the largest relative difference of the output from single products at
 the point (hvp_bench.values; empty for the gradient and the floor). Runs written before
-these two columns read as the variant's own GELU, unchecked."""
+these two columns read as the variant's own GELU, unchecked. `repeat`: REPEAT."""
 
 POINT_KEYS = ["depth", "width", "variant", "method"]
 REPEAT = "repeat"
-"""The optional column naming a row's repeat: one independent study of the whole sweep
-(its own worker processes). Runs written without it are one repeat, repeat 0."""
+"""The column naming a row's repeat: one independent study of the whole sweep (its own
+worker processes; hvp_bench.config's `repeats`). Runs written without it are one repeat,
+repeat 0."""
+RUN_KEYS = [REPEAT, *POINT_KEYS]
+"""What one measurement is: a point in one repeat."""
 STATUSES = ("ok", "skipped", "failed", "timeout", "wrong")
 TABLE_WIDTH = 100
 """The printed table's widest line (format_summary)."""
@@ -101,6 +105,13 @@ def repeat_of(runs: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(runs[REPEAT], errors="coerce").fillna(0).astype(int)
 
 
+def add_repeat_column(path: Path) -> Path:
+    """`path` (a runs.csv), given a `repeat` column of 0s if it was written before repeats existed."""
+    if path.is_file() and path.stat().st_size and path.read_text().split("\n", 1)[0] == ",".join(COLUMNS[:-1]):
+        write_csv_atomic(path, CsvLog(path, COLUMNS[:-1]).read().assign(**{REPEAT: 0})[COLUMNS])
+    return path
+
+
 def is_dead(frame: pd.DataFrame) -> pd.Series:
     """Rows (runs.csv rows or summary points) whose result was all zero or non-finite.
 
@@ -116,17 +127,26 @@ def is_dead(frame: pd.DataFrame) -> pd.Series:
     return dead
 
 
+def _worst(statuses: pd.Series) -> str:
+    bad = statuses[statuses != "ok"]
+    return str(bad.iloc[0] if len(bad) else statuses.iloc[0])
+
+
 def summarize_runs(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per point: status, time mean / std / median / min / quartiles, compile time, memory.
 
     std is the population standard deviation over the timed runs (the task's "standard
     deviation across runs"); q25_s / q75_s are the quartiles the report's figures show.
+    With several repeats, a point pools the runs of all of them and its status is the
+    first that is not "ok" (a point is ok only if it was ok in every repeat); per-repeat
+    figures come from runs.csv (hvp_bench.scaling).
     """
-    rows = rows.assign(time_s=pd.to_numeric(rows["time_s"], errors="coerce"),
+    rows = rows.assign(time_s=pd.to_numeric(rows["time_s"], errors="coerce"), **{REPEAT: repeat_of(rows)},
                        **{c: np.nan for c in ("gelu", "max_rel_error") if c not in rows})
     grouped = rows.groupby(POINT_KEYS, sort=True)
     summary = grouped.agg(
-        status=("status", "first"), runs=("time_s", "count"), mean_s=("time_s", "mean"),
+        status=("status", _worst), repeats=(REPEAT, "nunique"), runs=("time_s", "count"),
+        mean_s=("time_s", "mean"),
         std_s=("time_s", lambda t: float(np.std(t)) if t.notna().any() else np.nan),
         median_s=("time_s", "median"), min_s=("time_s", "min"),
         q25_s=("time_s", lambda t: t.quantile(0.25)), q75_s=("time_s", lambda t: t.quantile(0.75)),

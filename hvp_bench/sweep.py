@@ -2,7 +2,11 @@
 
 A point is (depth, width, variant, method). All unfinished points of one shape are measured
 together in a worker process (hvp_bench.measure), interleaved run by run, with the
-dispatch floor among them (PyTorch's variants in a second worker, after JAX's). The parent never starts JAX: it plans, writes files, draws
+dispatch floor among them (PyTorch's variants in a second worker, after JAX's). A study
+of `repeats` > 1 measures every point once per repeat, the repeats one after another,
+each in fresh worker processes, repeat 0 in depth order and every later one in a
+shuffled order of shapes (drawn from the seed and the repeat); runs.csv's `repeat`
+column says which. The parent never starts JAX: it plans, writes files, draws
 the progress bar, and deals with a worker that dies or hangs:
 - died (e.g. the OOM killer): the method in flight is recorded `failed`, the shape's
   other points are measured again in a fresh worker;
@@ -12,12 +16,14 @@ Once a (variant, method) compiled slower than `compile_budget_s`, timed out or k
 worker at one depth, its deeper depths are skipped (`depth_skip`). On resume, finished
 points are kept: `ok` ones with all runs, and `skipped` ones that still do not fit the
 (possibly raised) memory budget. Failed, timed-out, wrong (values that disagree with
-single products: hvp_bench.values) and depth-skipped points are measured again. Files: hvp_bench/rundir.py.
+single products: hvp_bench.values) and depth-skipped points are measured again. A
+point lost in one repeat is skipped in the later ones (and deeper). Files: hvp_bench/rundir.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +38,7 @@ from expkit.lifecycle import RunRecord
 from expkit.results import CsvLog, write_csv_atomic
 from expkit.worker import Worker, WorkerDied, WorkerError, WorkerTimeout
 from hvp_bench.config import FLOOR_METHOD, HVPConfig
-from hvp_bench.rundir import COLUMNS, POINT_KEYS, summarize_runs
+from hvp_bench.rundir import COLUMNS, REPEAT, RUN_KEYS, add_repeat_column, repeat_of, summarize_runs
 from secondorder.variants import parse_variant
 
 # Keys that change what a measurement means; a run directory is only resumed with the same.
@@ -49,22 +55,29 @@ class Point:
     width: int
     variant: str
     method: str
+    repeat: int = 0
 
 
-def plan_shapes(config: HVPConfig) -> list[tuple[int, int]]:
-    """The depth sweep at `width`, then the width sweep at `width_depth`."""
+def plan_shapes(config: HVPConfig, repeat: int = 0) -> list[tuple[int, int]]:
+    """The depth sweep at `width`, then the width sweep at `width_depth`. Repeat 0 goes in
+    this order (a (variant, method) too slow at one depth is skipped deeper), a later one in
+    an order drawn from (seed, repeat), so that the machine's drift does not follow depth."""
     shapes = [(d, config.width) for d in config.depths]
-    return shapes + [(config.width_depth, w) for w in config.widths if (config.width_depth, w) not in shapes]
+    shapes += [(config.width_depth, w) for w in config.widths if (config.width_depth, w) not in shapes]
+    if repeat:
+        random.Random(f"{config.seed}-{repeat}").shuffle(shapes)
+    return shapes
 
 
 def plan_points(config: HVPConfig) -> list[Point]:
-    """Every point, shape by shape; at each, every variant x (methods + the dispatch floor)."""
-    return [Point(d, w, f, m) for d, w in plan_shapes(config) for f in config.variants
-            for m in (*config.methods, FLOOR_METHOD)]
+    """Every point, repeat by repeat and shape by shape; at each shape, every variant x
+    (methods + the dispatch floor)."""
+    return [Point(d, w, f, m, r) for r in range(config.repeats) for d, w in plan_shapes(config, r)
+            for f in config.variants for m in (*config.methods, FLOOR_METHOD)]
 
 
 def _point(row) -> Point:
-    return Point(int(row[0]), int(row[1]), str(row[2]), str(row[3]))
+    return Point(int(row[1]), int(row[2]), str(row[3]), str(row[4]), int(row[0]))
 
 
 def finished_points(rows: pd.DataFrame, num_runs: int, budget_bytes: int) -> tuple[set[Point], pd.DataFrame]:
@@ -75,14 +88,16 @@ def finished_points(rows: pd.DataFrame, num_runs: int, budget_bytes: int) -> tup
     """
     if rows.empty:
         return set(), rows
-    counts = rows.groupby(POINT_KEYS)["status"].agg(["size", "first", "nunique"])
-    needed = rows.groupby(POINT_KEYS)[["predicted_bytes", "compiled_bytes"]].max().max(axis=1)
-    note = rows.groupby(POINT_KEYS)["note"].first().astype(str)  # NaN (no note) reads "nan"
+    rows = rows.assign(**{REPEAT: repeat_of(rows)})
+    groups = rows.groupby(RUN_KEYS)
+    counts = groups["status"].agg(["size", "first", "nunique"])
+    needed = groups[["predicted_bytes", "compiled_bytes"]].max().max(axis=1)
+    note = groups["note"].first().astype(str)  # NaN (no note) reads "nan"
     ok = (counts["first"] == "ok") & (counts["size"] == num_runs) & (counts["nunique"] == 1)
     still_too_big = (counts["first"] == "skipped") & (counts["size"] == 1) & note.str.contains("GB > budget") & (
         needed > budget_bytes)
     finished = {_point(k) for k in counts.index[ok | still_too_big]}
-    mask = [_point(k) in finished for k in rows[POINT_KEYS].itertuples(index=False)]
+    mask = [_point(k) in finished for k in rows[RUN_KEYS].itertuples(index=False)]
     return finished, rows[mask]
 
 
@@ -91,12 +106,14 @@ def depth_skip(rows: pd.DataFrame, config: HVPConfig, point: Point) -> str | Non
 
     Deeper is costlier, so once a (variant, method) took longer than `compile_budget_s` to
     compile, ran out of time, or killed its worker (out of memory), the deeper depths of
-    this run are skipped. Such skips are decided again on resume.
+    this run are skipped, and in a later repeat that depth too. Such skips are decided
+    again on resume.
     """
     if rows.empty:
         return None
+    earlier = (rows["depth"] < point.depth) | ((rows["depth"] == point.depth) & (repeat_of(rows) < point.repeat))
     same = rows[(rows["width"] == point.width) & (rows["variant"] == point.variant) & (rows["method"] == point.method)
-                & (rows["depth"] < point.depth)]
+                & earlier]
     compile_s = pd.to_numeric(same["compile_s"], errors="coerce")
     slow = (compile_s > config.compile_budget_s) if config.compile_budget_s > 0 else compile_s.isna() & False
     lost = same["status"].isin(["timeout"]) | ((same["status"] == "failed") & same["note"].astype(str).str.contains(
@@ -111,7 +128,8 @@ def depth_skip(rows: pd.DataFrame, config: HVPConfig, point: Point) -> str | Non
 
 def _lost_point_row(config: HVPConfig, point: Point, status: str, note: str) -> dict[str, Any]:
     return {"depth": point.depth, "width": point.width, "variant": point.variant, "method": point.method,
-            "run_index": 0, "status": status, "batch": config.batch, "dtype": config.dtype, "note": note}
+            "run_index": 0, "status": status, "batch": config.batch, "dtype": config.dtype, "note": note,
+            REPEAT: point.repeat}
 
 
 def framework(variant: str) -> str:
@@ -129,13 +147,20 @@ class _Sweep:
 
     def __init__(self, config: HVPConfig, measure: Callable | str):
         self.config, self.measure = config, measure
-        args = (config.device, config.matmul_precision, config.xla_flags)
-        self.workers = {name: Worker("hvp_bench.measure:init_worker", args + (name == "jax",))
-                        for name in ("jax", "torch")}
+        self.workers = self._new_workers()
+
+    def _new_workers(self) -> dict[str, Worker]:
+        args = (self.config.device, self.config.matmul_precision, self.config.xla_flags)
+        return {name: Worker("hvp_bench.measure:init_worker", args + (name == "jax",)) for name in ("jax", "torch")}
 
     def close(self) -> None:
         for worker in self.workers.values():
             worker.close()
+
+    def restart(self) -> None:
+        """Fresh worker processes: a new repeat shares no process state (caches, allocator) with the last."""
+        self.close()
+        self.workers = self._new_workers()
 
     def start(self) -> tuple[dict, int]:
         try:
@@ -155,14 +180,16 @@ class _Sweep:
         return environment, budget
 
     def measure_shape(self, log: CsvLog, depth: int, width: int, points: list[Point], budget: int, bar) -> None:
-        """Measures `points` (all at one shape), each framework's in its own worker; appends rows to `log`."""
+        """Measures `points` (all at one shape, of one repeat), each framework's in its own worker;
+        appends rows to `log`."""
         for name, worker in self.workers.items():
             if group := [p for p in points if framework(p.variant) == name]:
                 self._measure(worker, log, depth, width, group, budget, bar)
 
     def _measure(self, worker: Worker, log: CsvLog, depth: int, width: int, points: list[Point], budget: int,
                  bar) -> None:
-        todo = [(p.variant, p.method) for p in points]
+        todo, repeat = [(p.variant, p.method) for p in points], points[0].repeat
+        extra = (repeat,) if repeat else ()  # repeat 0 calls `measure` as a single-repeat run does
         shown = [0.0]
 
         def show(item) -> None:  # at most once a second: the bar must not compete with the timing
@@ -174,7 +201,7 @@ class _Sweep:
         while todo:
             try:
                 rows = worker.call(
-                    self.measure, self.config, depth, width, todo, budget,
+                    self.measure, self.config, depth, width, todo, budget, *extra,
                     item_timeout_s=self.config.point_timeout_s or None,
                     on_progress=show,
                 )
@@ -183,11 +210,11 @@ class _Sweep:
             except WorkerDied as e:
                 status = "timeout" if isinstance(e, WorkerTimeout) else "failed"
                 blamed = [tuple(e.item)] if e.item is not None and tuple(e.item) in todo else list(todo)
-                log.append([_lost_point_row(self.config, Point(depth, width, f, m), status, str(e))
+                log.append([_lost_point_row(self.config, Point(depth, width, f, m, repeat), status, str(e))
                             for f, m in blamed])
                 todo = [t for t in todo if t not in blamed]
                 continue
-            log.append(rows)
+            log.append([{**row, REPEAT: repeat} for row in rows])
             return
 
 
@@ -212,7 +239,7 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
     sweep = _Sweep(config, measure)
     try:
         environment, budget = sweep.start()
-        log = CsvLog(out_dir / "runs.csv", COLUMNS)
+        log = CsvLog(add_repeat_column(out_dir / "runs.csv"), COLUMNS)
         previous = log.read()
         finished, kept = finished_points(previous, config.num_runs, budget)
         planned = plan_points(config)
@@ -237,10 +264,17 @@ def _measure_all(config: HVPConfig, sweep: _Sweep, log: CsvLog, todo: list[Point
     """Measures `todo` shape by shape, rewriting summary.csv after each shape."""
     bar = tqdm(total=total, initial=total - len(todo), desc=config.name, unit="point", disable=not progress,
                file=sys.stderr)
-    for depth, width in plan_shapes(config):
-        points = [p for p in todo if (p.depth, p.width) == (depth, width)]
+    shapes = [(r, d, w) for r in range(config.repeats) for d, w in plan_shapes(config, r)]
+    measured_in = None
+    for repeat, depth, width in shapes:
+        points = [p for p in todo if (p.repeat, p.depth, p.width) == (repeat, depth, width)]
         if not points:
             continue
+        if measured_in is not None and repeat != measured_in:
+            sweep.restart()
+        measured_in = repeat
+        if config.repeats > 1:
+            bar.set_description(f"{config.name} (repeat {repeat + 1}/{config.repeats})")
         rows = log.read()
         skips = {p: reason for p in points if (reason := depth_skip(rows, config, p))}
         if skips:

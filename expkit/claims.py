@@ -1,0 +1,192 @@
+"""Figures in prose, checked against the result files they come from.
+
+Every measured figure quoted in README.md and docs/*.md is either written by code (an
+`expkit.headlines` block) or listed as a *claim* in docs/claims/<document stem>.toml:
+
+    [[claim]]
+    text = "24.1× [18.1, 35.1]"                   # as it appears in the document
+    source = "results/bench_levers_cpu/variants.csv"
+    where = "variant == 'scan' and method == 'hvp_fwd_rev'"   # optional (CSV): DataFrame.query
+    values = ["ratio", "ratio_lo", "ratio_hi"]    # one Python expression per number of `text`
+
+`values` are evaluated with `df` (the CSV's rows, after `where`), `row` (its only row,
+where there is exactly one; its columns are also names of their own), `data` (a JSON
+source, parsed), `np` and `pd` in scope. The numbers of `text` are compared, in order,
+with the values at the precision `text` prints them (2.27 matches 2.2651-2.2749; 4.6e-13
+matches to two significant figures); `step = 100` widens that to a rounding step the
+text states in words ("about 1500"). A value written "-" is not compared (a number of the
+text that is not a measurement, e.g. the 95 of "95% CI").
+
+A document's *figures* (FIGURE: a number with a decimal point, or followed by a unit, ×
+or %) outside code, inline code, link targets and headline blocks must each lie inside
+a claim's text, or inside an `[[exempt]]` entry's text (a figure that is not a
+measurement: a configuration, a definition, a published figure with its source):
+
+    [[exempt]]
+    text = "0.5 ms"
+    why = "the setting of the floor test, not a result"
+
+tests/test_claims.py checks both ways: every claim against its data, every figure
+covered. `python -m expkit.claims docs/x.md` lists the uncovered figures of a document.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+−]?\d+)?(?![\w])")
+UNIT = r"(?:\s?(?:×|%)|\s?x\b|\s(?:s|ms|µs|us|ns|GB|MB|KB|GiB|min|days|hours|h)\b)"
+FIGURE = re.compile(r"(?<![\w.])[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+−]?\d+)?" + UNIT
+                    + r"|(?<![\w.])[-−]?\d+(?:,\d{3})*\.\d+(?:e[-+−]?\d+)?(?![\w.])")
+_SKIPPED = [re.compile(p, re.S) for p in (
+    r"```.*?```",                                   # code blocks
+    r"<!-- headlines:.*?<!-- /headlines -->",       # written by code already
+    r"<!--.*?-->",                                  # comments
+    r"`[^`\n]*`",                                   # inline code
+    r"!\[[^\]\n]*\]\([^)\n]*\)",                      # images
+    r"\]\([^)\n]*\)",                               # link targets
+)]
+
+
+class ClaimError(AssertionError):
+    """A claim that does not hold, or cannot be checked; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str
+    source: str
+    values: tuple[str, ...]
+    where: str | None = None
+    step: float | None = None
+
+
+def claims_file(document: Path, root: Path) -> Path:
+    return root / "docs" / "claims" / f"{document.stem}.toml"
+
+
+def load(document: Path, root: Path) -> tuple[list[Claim], list[str]]:
+    """(claims, exempt texts) listed for `document`; none if it has no claims file."""
+    path = claims_file(document, root)
+    if not path.is_file():
+        return [], []
+    table = tomllib.loads(path.read_text())
+    claims = [Claim(c["text"], c["source"], tuple(c["values"]), c.get("where"), c.get("step"))
+              for c in table.get("claim", [])]
+    return claims, [e["text"] for e in table.get("exempt", [])]
+
+
+def prose(text: str) -> str:
+    """`text` with what is not prose blanked (same length, so positions still match)."""
+    for pattern in _SKIPPED:
+        text = pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    return text
+
+
+def numbers(text: str) -> list[str]:
+    """The numbers of `text`, as written, in order."""
+    return [m.group(0) for m in NUMBER.finditer(text)]
+
+
+def _as_float(word: str) -> float:
+    return float(word.replace("−", "-").replace(",", ""))
+
+
+def matches(word: str, value: float, step: float | None = None) -> bool:
+    """Whether `value` prints as `word` at `word`'s precision (or within step / 2)."""
+    shown = _as_float(word)
+    if not math.isfinite(value):
+        return False
+    if step:
+        return abs(value - shown) <= step / 2 * (1 + 1e-9)
+    mantissa, _, exponent = word.replace("−", "-").partition("e")
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    half = 0.5 * 10.0 ** (-decimals + (int(exponent) if exponent else 0))
+    return abs(value - shown) <= half * (1 + 1e-6) + 1e-12 * abs(shown)
+
+
+def evaluate(claim: Claim, root: Path) -> list[float | None]:
+    """The claim's values computed from its source (None for "-")."""
+    path = root / claim.source
+    if not path.is_file():
+        raise ClaimError(f"{claim.text!r}: source {claim.source} does not exist")
+    scope: dict = {"np": np, "pd": pd}
+    if path.suffix == ".json":
+        scope["data"] = json.loads(path.read_text())
+    else:
+        df = pd.read_csv(path)
+        if claim.where:
+            df = df.query(claim.where)
+            if df.empty:
+                raise ClaimError(f"{claim.text!r}: no row of {claim.source} where {claim.where}")
+        scope["df"] = df
+        if len(df) == 1:
+            scope["row"] = df.iloc[0]
+            scope.update({c: df.iloc[0][c] for c in df.columns if c.isidentifier()})
+    out = []
+    for expression in claim.values:
+        if expression == "-":
+            out.append(None)
+            continue
+        try:
+            out.append(float(eval(expression, scope)))  # noqa: S307 - expressions from the repository's own files
+        except Exception as e:
+            raise ClaimError(f"{claim.text!r}: {expression!r} on {claim.source}: {type(e).__name__}: {e}") from None
+    return out
+
+
+def check(claim: Claim, document_text: str, root: Path) -> None:
+    """Raises ClaimError unless the claim's text is in the document and its numbers match its data."""
+    if claim.text not in document_text:
+        raise ClaimError(f"{claim.text!r} is not in the document")
+    words = numbers(claim.text)
+    if len(words) != len(claim.values):
+        raise ClaimError(f"{claim.text!r} has {len(words)} numbers ({', '.join(words)}) "
+                         f"but {len(claim.values)} values")
+    for word, value, expression in zip(words, evaluate(claim, root), claim.values):
+        if value is not None and not matches(word, value, claim.step):
+            raise ClaimError(f"{claim.text!r}: {word} is {value:.6g} in {claim.source} ({expression})")
+
+
+def uncovered(document: Path, root: Path) -> list[tuple[int, str]]:
+    """(line number, figure) of every figure of `document` no claim or exemption covers."""
+    text = document.read_text()
+    visible = prose(text)
+    claims, exempt = load(document, root)
+    covered = np.zeros(len(text), bool)
+    for snippet in [c.text for c in claims] + exempt:
+        for m in re.finditer(re.escape(snippet), text):
+            covered[m.start():m.end()] = True
+    return [(text.count("\n", 0, m.start()) + 1, m.group(0).strip()) for m in FIGURE.finditer(visible)
+            if not covered[m.start():m.end()].all()]
+
+
+def main(paths: list[str]) -> int:
+    root = Path.cwd()
+    status = 0
+    for path in map(Path, paths):
+        claims, _ = load(path, root)
+        text = path.read_text()
+        for claim in claims:
+            try:
+                check(claim, text, root)
+            except ClaimError as e:
+                print(f"{path}: claim fails: {e}")
+                status = 1
+        for line, figure in uncovered(path, root):
+            print(f"{path}:{line}: uncovered figure {figure!r}")
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
