@@ -11,7 +11,8 @@ Every measured figure quoted in README.md and docs/*.md is either written by cod
 
 `values` are evaluated with `df` (the CSV's rows, after `where`), `row` (its only row,
 where there is exactly one; its columns are also names of their own), `data` (a JSON
-source, parsed), `np` and `pd` in scope. The numbers of `text` are compared, in order,
+source, parsed), `read(path)` (another result file, CSV or JSON, relative to the
+repository), `np` and `pd` in scope. The numbers of `text` are compared, in order,
 with the values at the precision `text` prints them (2.27 matches 2.2651-2.2749; 4.6e-13
 matches to two significant figures); `step = 100` widens that to a rounding step the
 text states in words ("about 1500"). A value written "-" is not compared (a number of the
@@ -114,12 +115,16 @@ def matches(word: str, value: float, step: float | None = None) -> bool:
     return abs(value - shown) <= half * (1 + 1e-6) + 1e-12 * abs(shown)
 
 
+def _read(path: Path):
+    return json.loads(path.read_text()) if path.suffix == ".json" else pd.read_csv(path)
+
+
 def evaluate(claim: Claim, root: Path) -> list[float | None]:
     """The claim's values computed from its source (None for "-")."""
     path = root / claim.source
     if not path.is_file():
         raise ClaimError(f"{claim.text!r}: source {claim.source} does not exist")
-    scope: dict = {"np": np, "pd": pd}
+    scope: dict = {"np": np, "pd": pd, "read": lambda other: _read(root / other)}
     if path.suffix == ".json":
         scope["data"] = json.loads(path.read_text())
     else:
