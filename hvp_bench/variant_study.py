@@ -52,7 +52,8 @@ def per_layer_costs(runs: pd.DataFrame, width: int | None = None, n_boot: int = 
     per_vector_s (per layer and vector), status (expkit.robust's flags, "ok" if none),
     rep_min_s, rep_max_s (range of each repeat's own slope), compile_s (at the deepest
     depth), ratio, ratio_lo, ratio_hi, ratio_status (per-vector per-layer cost over the
-    best gradient's per-layer cost), dead_depths, first_dead.
+    best gradient's per-layer cost), ratio_rep_median / _min / _max (that ratio within
+    each repeat, over the best gradient's slope in the same repeat), dead_depths, first_dead.
     """
     rows, fits = slope_fits(runs, width, n_boot, seed)
     dead = {v: dead_points(data) for v, data in rows.groupby("variant")}
@@ -66,14 +67,17 @@ def per_layer_costs(runs: pd.DataFrame, width: int | None = None, n_boot: int = 
         ratio = {"ratio": np.nan, "lo": np.nan, "hi": np.nan, "status": "no gradient"}
         if best_grad is not None:
             ratio = ratio_fit(fit, boot, *gradients[best_grad])
-            ratio = {**ratio, **{key: ratio[key] / k for key in ("ratio", "lo", "hi")}}
+            ratio = {**ratio, **{key: ratio[key] / k for key in ("ratio", "lo", "hi", "rep_median", "rep_min",
+                                                                  "rep_max")}}
         depths = sorted(rows.loc[(rows["variant"] == variant) & (rows["method"] == method), "depth"].unique())
         out.append({"variant": variant, "method": method, "vectors": k, "depths": fit.points,
                     "repeats": fit.repeats, "per_layer_s": fit.slope, "lo": fit.lo, "hi": fit.hi,
                     "per_vector_s": fit.slope / k, "status": fit.status, "rep_min_s": fit.rep_min,
                     "rep_max_s": fit.rep_max, "compile_s": float(pd.to_numeric(deepest["compile_s"]).max()),
                     "ratio": ratio["ratio"], "ratio_lo": ratio["lo"], "ratio_hi": ratio["hi"],
-                    "ratio_status": ratio["status"], **dead_columns(dead[variant], method, depths),
+                    "ratio_status": ratio["status"], "ratio_rep_median": ratio.get("rep_median", np.nan),
+                    "ratio_rep_min": ratio.get("rep_min", np.nan), "ratio_rep_max": ratio.get("rep_max", np.nan),
+                    **dead_columns(dead[variant], method, depths),
                     "best_gradient_variant": best_grad[0] if best_grad else None})
     return pd.DataFrame(out)
 
