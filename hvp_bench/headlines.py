@@ -66,5 +66,91 @@ def duration_lines(runs_root: str | Path) -> list[str]:
             f"{clock(seconds[-1])}, the whole command; `{runs_root.as_posix()}`)."]
 
 
+PER_LAYER_ROWS = {"hvp_fwd_rev": "forward-over-reverse HVP",
+                  "hvp_rev_rev": "reverse-over-reverse HVP (the homework's `hvp`)",
+                  "hvp_rev_fwd": "reverse-over-forward HVP",
+                  "hvp_linearized_apply": "stored linearization, applied",
+                  "hvp_by_hand": "the R-operator derived by hand (`hvp_by_hand`)",
+                  "gradient": "gradient"}
+
+
+def _times(ratio: float) -> str:
+    """A ratio to 3 significant digits above 1, 2 decimals below 10: 20.5, 4.31, 0.79."""
+    return f"{ratio:.1f}" if ratio >= 10 else f"{ratio:.2f}"
+
+
+def per_layer_interval(row) -> tuple[float, float, float]:
+    """(median over repeats, lo, hi) of a variants.csv row's ratio: [lo, hi] is the 95% CI
+    widened, where needed, to hold every repeat's own estimate."""
+    return (float(row.ratio_rep_median), float(min(row.ratio_lo, row.ratio_rep_min)),
+            float(max(row.ratio_hi, row.ratio_rep_max)))
+
+
+def per_layer_lines(run_dir: str | Path) -> list[str]:
+    """The per-layer cost of every HVP in gradients, in the homework's formulation and the
+    tuned one, from a repeated study's variants.csv (configs/bench_per_layer.toml)."""
+    run_dir = Path(run_dir)
+    costs = pd.read_csv(run_dir / "variants.csv")
+    meta = json.loads((run_dir / "meta.json").read_text())
+    config, env = meta["config"], meta["environment"]
+    task, tuned = config["variants"][:2]
+    best = costs[(costs["method"] == "gradient")].sort_values("per_layer_s").iloc[0]
+    flagged = []
+
+    def cell(variant: str, method: str) -> str:
+        row = costs[(costs["variant"] == variant) & (costs["method"] == method)].iloc[0]
+        median, lo, hi = per_layer_interval(row)
+        mark = ""
+        if row.status != "ok" or row.ratio_status != "ok":
+            flagged.append(f"{method} ({variant}): {row.ratio_status}")
+            mark = " †"
+        if variant == best.variant and method == "gradient":
+            return "1 (the reference)"
+        return f"{_times(median)}× [{_times(lo)}, {_times(hi)}]{mark}"
+
+    lines = [f"Per extra layer, in gradients (`{run_dir.as_posix()}`: {env.get('cpu_count')}-core {env.get('cpu')}, "
+             f"jax {env.get('jax')}, width {config['width']}, {config['dtype']}, {len(config['depths'])} depths from "
+             f"{min(config['depths'])} to {max(config['depths'])} layers, {config['repeats']} repeats of "
+             f"{config['num_runs']} timed calls):", "",
+             f"| method | the homework's formulation (`{task}`) | tuned (`{tuned}`) |", "|---|---|---|"]
+    lines += [f"| {name} | {cell(task, method)} | {cell(tuned, method)} |" for method, name in PER_LAYER_ROWS.items()
+              if method in set(costs["method"])]
+    lines += ["", f"Each entry: the median over the repeats of that repeat's per-layer cost (a Theil-Sen slope over "
+                  f"the depths) over the run's fastest gradient ({best.per_layer_s * 1e9:.0f} ns a layer, "
+                  f"`{best.variant}`); in brackets the 95% CI of a bootstrap over repeats and runs, widened where "
+                  f"needed to hold every repeat's own estimate."]
+    if flagged:
+        lines += ["", "† flagged, not a headline: " + "; ".join(flagged) + "."]
+    return lines
+
+
+def depth_range_lines(run_dir: str | Path, alive_run: str = "bench_per_layer_cpu") -> list[str]:
+    """The per-layer table of a study over 50-1000 layers (configs/bench_per_layer_deep.toml),
+    dead depths included, beside the same study over depths where the network is alive
+    (the sibling directory `alive_run`): do the two ranges give the same figures?"""
+    run_dir = Path(run_dir)
+    deep, alive = (pd.read_csv(d / "variants.csv") for d in (run_dir, run_dir.parent / alive_run))
+    meta = json.loads((run_dir / "meta.json").read_text())
+    depths = meta["config"]["depths"]
+    first_dead = deep["first_dead"].dropna()
+    lines = [f"Per extra layer, in gradients, fitted over {len(depths)} depths from {min(depths)} to {max(depths)} "
+             f"layers (`{run_dir.as_posix()}`; the output is all zero from {int(first_dead.min())} layers on) "
+             f"beside the alive range (`{(run_dir.parent / alive_run).as_posix()}`), each the median over "
+             f"{meta['config']['repeats']} repeats [95% CI widened to every repeat]:", "",
+             "| method | formulation | 50-1000 layers | alive range | intervals overlap |", "|---|---|---|---|---|"]
+    overlap = 0
+    pairs = [(v, m) for m in PER_LAYER_ROWS for v in dict.fromkeys(deep["variant"])
+             if ((deep["variant"] == v) & (deep["method"] == m)).any()]
+    for variant, method in pairs:
+        a, b = (per_layer_interval(t[(t["variant"] == variant) & (t["method"] == method)].iloc[0])
+                for t in (deep, alive))
+        agree = a[1] <= b[2] and b[1] <= a[2]
+        overlap += agree
+        lines.append(f"| {PER_LAYER_ROWS[method]} | `{variant}` | {_times(a[0])}× [{_times(a[1])}, {_times(a[2])}] | "
+                     f"{_times(b[0])}× [{_times(b[1])}, {_times(b[2])}] | {'yes' if agree else '**no**'} |")
+    lines += ["", f"The intervals of the two ranges overlap for {overlap} of {len(pairs)} (method, formulation) pairs."]
+    return lines
+
+
 if __name__ == "__main__":
     print("\n".join(headline_lines(sys.argv[1])))

@@ -43,11 +43,19 @@ class NoEquivalent(ValueError):
 
 
 def torch_info() -> dict:
-    """torch's version, build (cpu or cuda X.Y) and thread counts, for meta.json."""
+    """torch's version, build (cpu or cuda X.Y), thread counts and precision settings, for meta.json.
+
+    The precision settings say whether float32 products may run in TF32 or bfloat16
+    (`torch_float32_matmul_precision` "highest" is true float32, as JAX's "highest").
+    """
     import torch
 
     return {"torch": torch.__version__, "torch_build": f"cuda {torch.version.cuda}" if torch.version.cuda else "cpu",
-            "torch_threads": torch.get_num_threads(), "torch_interop_threads": torch.get_num_interop_threads()}
+            "torch_threads": torch.get_num_threads(), "torch_interop_threads": torch.get_num_interop_threads(),
+            "torch_float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "torch_cuda_matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+            "torch_cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
+            "torch_default_dtype": str(torch.get_default_dtype())}
 
 
 class TorchMLP:

@@ -18,7 +18,7 @@ from hvp_bench.cli import main_bench, main_run
 from hvp_bench.config import FLOOR_METHOD, HVPConfig
 from hvp_bench.measure import measure_shape
 from hvp_bench.rundir import COLUMNS
-from hvp_bench.sweep import Point, finished_points, plan_points, run_sweep
+from hvp_bench.sweep import Point, depth_skip, finished_points, plan_points, run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(name="tiny", depths=(1, 3), width=3, input_size=2, num_runs=3, warmup=1, device="cpu",
@@ -325,3 +325,65 @@ def test_smoke_config_end_to_end(tmp_path, capsys):
     assert len(summary) == 2 * 9 and set(summary["status"]) == {"ok"}
     for name in ("task_timings", "hvp_compositions", "compile_times"):
         assert (tmp_path / "smoke" / f"{name}.png").stat().st_size > 10_000
+
+
+def test_repeats_plan_every_point_once_per_repeat_later_repeats_in_a_shuffled_order():
+    config = HVPConfig(depths=tuple(range(1, 9)), width=3, methods=("gradient",), repeats=3)
+    points = plan_points(config)
+    assert len(points) == 3 * 8 * 2 and len(set(points)) == len(points)
+    order = {r: list(dict.fromkeys(p.depth for p in points if p.repeat == r)) for r in range(3)}
+    assert order[0] == list(range(1, 9))  # depth order: the compile budget skips deeper depths
+    assert sorted(order[1]) == sorted(order[2]) == order[0] and order[1] != order[0] and order[2] != order[1]
+    assert [p.repeat for p in points] == sorted(p.repeat for p in points)  # one repeat after another
+    assert plan_points(config) == points  # drawn from the seed: the same on resume
+
+
+def test_finished_points_and_depth_skips_are_per_repeat():
+    ok = [dict(depth=1, width=3, variant="scan", method="gradient", status="ok", run_index=i, note="", repeat=0,
+               predicted_bytes=0, compiled_bytes=0, compile_s=0.1) for i in range(2)]
+    lost = dict(depth=2, width=3, variant="scan", method="gradient", status="timeout", note="time limit", repeat=0)
+    rows = pd.DataFrame([*ok, lost])
+    done, kept = finished_points(rows, num_runs=2, budget_bytes=100)
+    assert done == {Point(1, 3, "scan", "gradient", 0)} and len(kept) == 2
+    config = HVPConfig(depths=(1, 2, 3), width=3, methods=("gradient",), repeats=2)
+    assert depth_skip(rows, config, Point(2, 3, "scan", "gradient", 0)) is None  # measured again on resume
+    assert "skipped after depth 2" in depth_skip(rows, config, Point(2, 3, "scan", "gradient", 1))
+    assert "skipped after depth 2" in depth_skip(rows, config, Point(3, 3, "scan", "gradient", 0))
+    assert depth_skip(rows, config, Point(1, 3, "scan", "gradient", 1)) is None
+
+
+@pytest.mark.slow
+def test_a_repeated_study_measures_each_repeat_in_fresh_workers_and_a_raised_count_adds_repeats(tmp_path):
+    seen = tmp_path / "pids"
+    config = HVPConfig(**{**TINY, "methods": ("gradient",), "repeats": 1})
+    out = run_sweep(config, tmp_path / "run", progress=False, measure=f"{__name__}:measure_noting_pid")
+    # The committed runs before repeats existed had no repeat column: resuming one upgrades it.
+    old = pd.read_csv(out / "runs.csv").drop(columns="repeat")
+    old.to_csv(out / "runs.csv", index=False)
+    first = pd.read_csv(out / "runs.csv")
+    os.environ["HVP_TEST_PIDS"] = str(seen)
+    try:
+        run_sweep(HVPConfig(**{**TINY, "methods": ("gradient",), "repeats": 3}), out, progress=False,
+                  measure=f"{__name__}:measure_noting_pid")
+    finally:
+        del os.environ["HVP_TEST_PIDS"]
+    rows = pd.read_csv(out / "runs.csv")
+    assert list(rows.columns) == COLUMNS
+    assert rows.groupby("repeat").size().to_dict() == {0: 2 * 2 * 3, 1: 2 * 2 * 3, 2: 2 * 2 * 3}
+    pd.testing.assert_frame_equal(rows[rows["repeat"] == 0].drop(columns="repeat").reset_index(drop=True),
+                                  first.drop(columns=[c for c in ["repeat"] if c in first]).reset_index(drop=True))
+    pids = {}
+    for line in seen.read_text().split():
+        repeat, pid = line.split(":")
+        pids.setdefault(int(repeat), set()).add(pid)
+    assert set(pids) == {1, 2} and all(len(p) == 1 for p in pids.values()) and pids[1] != pids[2]
+    summary = pd.read_csv(out / "summary.csv")
+    assert (summary["repeats"] == 3).all() and (summary["runs"] == 9).all()
+
+
+def measure_noting_pid(config, depth, width, todo, budget, repeat=0):
+    """measure_shape, noting which process measured which repeat."""
+    if path := os.environ.get("HVP_TEST_PIDS"):
+        with open(path, "a") as f:
+            f.write(f"{repeat}:{os.getpid()}\n")
+    return measure_shape(config, depth, width, todo, budget, repeat)

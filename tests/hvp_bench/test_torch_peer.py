@@ -131,6 +131,8 @@ def test_a_sweep_with_pytorch_variants_end_to_end(torch, tmp_path):
         assert sorted(first_round[first_round["variant"] == variant]["order"]) == list(range(calls))
     environment = json.loads((out / "meta.json").read_text())["environment"]
     assert environment["torch"] == torch.__version__ and environment["torch_build"] == "cpu"
+    assert environment["torch_float32_matmul_precision"] == torch.get_float32_matmul_precision()
+    assert environment["torch_default_dtype"] == "torch.float32"
 
 
 def test_a_torch_compile_failure_is_recorded_and_the_others_go_on(torch, monkeypatch):
