@@ -11,7 +11,7 @@ Every measured figure quoted in README.md and docs/*.md is either written by cod
 
 `values` are evaluated with `df` (the CSV's rows, after `where`), `row` (its only row,
 where there is exactly one; its columns are also names of their own), `data` (a JSON
-source, parsed), `read(path)` (another result file, CSV or JSON, relative to the
+source, parsed), `text` and `re` (any other source: a program's committed output), `read(path)` (another result file, CSV or JSON, relative to the
 repository), `np` and `pd` in scope. The numbers of `text` are compared, in order,
 with the values at the precision `text` prints them (2.27 matches 2.2651-2.2749; 4.6e-13
 matches to two significant figures); `step = 100` widens that to a rounding step the
@@ -127,6 +127,8 @@ def evaluate(claim: Claim, root: Path) -> list[float | None]:
     scope: dict = {"np": np, "pd": pd, "read": lambda other: _read(root / other)}
     if path.suffix == ".json":
         scope["data"] = json.loads(path.read_text())
+    elif path.suffix != ".csv":  # a program's committed output: its lines
+        scope.update(text=path.read_text(), re=re)
     else:
         df = pd.read_csv(path)
         if claim.where:

@@ -68,7 +68,7 @@ def _coverage(studies: int, kink: float = 1.0):
 @pytest.mark.slow
 def test_hierarchical_ci_covers_under_drift_where_the_single_run_bootstrap_does_not():
     # 200 studies of 8 repeats x 8 depths x 5 runs; each repeat's slope drifts by a
-    # lognormal factor (sigma 0.3, as 89-272 ns across 11 committed CPU runs suggests).
+    # lognormal factor (sigma 0.3, about the spread of the gradient's per-layer cost across the committed CPU runs).
     new, one_run, pooled, flagged = _coverage(200)
     assert 0.88 <= new <= 0.99  # nominal 95%: found 0.945
     assert one_run < 0.3  # today's CI from one run: found 0.18
