@@ -23,6 +23,8 @@ meta.json has the same fields for every runner:
 |                | done units at its start, git commit and dirty flag, load average at start |
 |                | and end (whether something else shared the machine)                      |
 | environment    | the environment of the latest session (expkit.provenance)                |
+| rederived      | (optional) each later derivation of files from the measured ones: what,  |
+|                | the git commit and dirty flag of the code that did it, when              |
 
 `complete_groups` is the bookkeeping of done groups every runner shares: a group of rows
 cut short by a kill is dropped from its log and measured again.
@@ -179,6 +181,18 @@ class _Guard:
             status = "interrupted" if issubclass(kind, KeyboardInterrupt) else "error"
             self.record.finish(status, **({} if status == "interrupted" else {"error": f"{kind.__name__}: {value}"}))
         return False
+
+
+def note_rederived(out_dir: str | Path, what: str) -> None:
+    """Appends to meta.json's `rederived` list: files re-derived by this checkout's code, now."""
+    from expkit.provenance import git_state
+
+    path = Path(out_dir) / "meta.json"
+    meta = json.loads(path.read_text())
+    state = git_state()
+    meta.setdefault("rederived", []).append({"what": what, "git_commit": state["git_commit"],
+                                             "git_dirty": state["git_dirty"], "at": now_iso()})
+    write_json_atomic(path, meta)
 
 
 def _load_average() -> list[float] | None:

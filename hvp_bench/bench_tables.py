@@ -69,12 +69,13 @@ def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
                                                                  variant="all")), run_dir, "per_layer")
         if peer_tables.has_peers(all_runs):
             width = meta.get("config", {}).get("width")
-            layers, depths = peer_tables.per_layer(all_runs, width, n_boot), peer_tables.by_depth(all_runs, width)
-            write_csv_atomic(run_dir / "peers_by_depth.csv", depths)
-            if len(layers):  # none where PyTorch was timed at one depth only
-                write_csv_atomic(run_dir / "peers_per_layer.csv", layers)
-                text += _show("JAX against PyTorch, each one's best variant: seconds per extra layer (95% CIs), "
-                              "ratio = PyTorch / JAX", layers.set_index("method"))
+            peers = peer_tables.write_peer_tables(run_dir, width, n_boot)
+            depths = peers["peers_by_depth"]
+            for stem, which in (("peers_per_layer", "each one's best variant"),
+                                ("peers_per_layer_plain", "JAX's scan and PyTorch's eager autograd")):
+                if len(peers[stem]):  # none where PyTorch was timed at one depth only
+                    text += _show(f"JAX against PyTorch, {which}, over the depths both timed: seconds per "
+                                  "extra layer (95% CIs), ratio = PyTorch / JAX", peers[stem].set_index("method"))
             text += _show("JAX against PyTorch: lowest median time at each depth", depths.set_index(["method", "depth"]))
         if (costs["vectors"] > 1).any():
             save_figure(variant_study.figure_vectors(costs, title(meta, f"{name}: blocks of vectors", variant="all")),

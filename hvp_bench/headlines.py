@@ -141,7 +141,12 @@ def depth_range_lines(run_dir: str | Path, alive_run: str = "bench_per_layer_cpu
     overlap = 0
     pairs = [(v, m) for m in PER_LAYER_ROWS for v in dict.fromkeys(deep["variant"])
              if ((deep["variant"] == v) & (deep["method"] == m)).any()]
-    for variant, method in pairs:
+    references = {t["best_gradient_variant"].iloc[0] for t in (deep, alive)}
+    for variant, method in list(pairs):
+        if method == "gradient" and references == {variant}:  # the denominator of both: 1 by definition
+            lines.append(f"| {PER_LAYER_ROWS[method]} | `{variant}` | 1 (the reference) | 1 (the reference) | |")
+            pairs.remove((variant, method))
+            continue
         a, b = (per_layer_interval(t[(t["variant"] == variant) & (t["method"] == method)].iloc[0])
                 for t in (deep, alive))
         agree = a[1] <= b[2] and b[1] <= a[2]
@@ -149,6 +154,44 @@ def depth_range_lines(run_dir: str | Path, alive_run: str = "bench_per_layer_cpu
         lines.append(f"| {PER_LAYER_ROWS[method]} | `{variant}` | {_times(a[0])}× [{_times(a[1])}, {_times(a[2])}] | "
                      f"{_times(b[0])}× [{_times(b[1])}, {_times(b[2])}] | {'yes' if agree else '**no**'} |")
     lines += ["", f"The intervals of the two ranges overlap for {overlap} of {len(pairs)} (method, formulation) pairs."]
+    return lines
+
+
+def _verdict(lo: float, hi: float) -> str:
+    return "JAX faster" if lo > 1 else "PyTorch faster" if hi < 1 else "not resolved"
+
+
+def peer_lines(run_dir: str | Path) -> list[str]:
+    """JAX against PyTorch per extra layer, like for like: over the depths both timed, each
+    framework's best variant, and the plain formulations (JAX's scan, eager PyTorch)."""
+    run_dir = Path(run_dir)
+    meta = json.loads((run_dir / "meta.json").read_text())
+    config, env = meta["config"], meta["environment"]
+    lines = [f"Per extra layer, PyTorch's cost over JAX's (`{run_dir.as_posix()}`: {env.get('backend', 'cpu')}, "
+             f"torch {env.get('torch')}, width {config['width']}, batch {config['batch']}, {config['dtype']}; "
+             f"95% CIs; each side fitted over the depths both timed):", "",
+             "| comparison | method | JAX | PyTorch | PyTorch / JAX | |", "|---|---|---|---|---|---|"]
+    flags = set()
+    for stem, which in (("peers_per_layer", "best of each"), ("peers_per_layer_plain", "scan against eager")):
+        path = run_dir / f"{stem}.csv"
+        if not path.is_file():
+            continue
+        table = pd.read_csv(path).set_index("method")
+        for method in ("gradient", "best_hvp"):
+            if method not in table.index:
+                continue
+            r = table.loc[method]
+            name = "gradient" if method == "gradient" else "best HVP"
+            side = {fw: f"{r[f'{fw}_s'] * 1e6:.3g} µs (`{r[f'{fw}_variant']}`"
+                        + ("" if method == "gradient" else f", {r[f'{fw}_method']}") + ")" for fw in ("jax", "torch")}
+            status = "" if r.ratio_status == "ok" else f" ({r.ratio_status}, over {int(r.depths)} depths)"
+            if r.ratio_status != "ok":
+                flags.add(r.ratio_status)
+            lines.append(f"| {which} | {name} | {side['jax']} | {side['torch']} | {r.ratio:.3g}× [{r.ratio_lo:.3g}, "
+                         f"{r.ratio_hi:.3g}]{status} | {_verdict(r.ratio_lo, r.ratio_hi)} |")
+    if flags:
+        lines += ["", "Flagged fits are indicative, not headlines: fewer than 7 depths, or a line whose halves "
+                      "disagree (expkit.robust)."]
     return lines
 
 

@@ -5,7 +5,10 @@ tables, both derived from runs.csv alone:
 - per layer: for each method, the JAX variant and the PyTorch variant with the lowest
   seconds per extra layer (hvp_bench.variant_study.slope_fits), each with its 95%
   hierarchical bootstrap CI and flags, and PyTorch's cost over JAX's with a CI from the
-  replicates of both;
+  replicates of both. Like for like: both sides are fitted over the same depths, those at
+  which both frameworks timed the method, and each side's best is chosen by the same
+  rule among its variants timed at every one of them (so torch.compile, skipped at deep
+  depths by its compile budget, does not compete there; the per-depth table has it);
 - per depth: for each method and depth, the lowest median time of each framework (any
   variant timed there, so torch.compile counts where it compiled only at shallow
   depths), and the ratio.
@@ -50,19 +53,32 @@ def _candidates(keys, fw: str, method: str) -> list:
     return [key for key in keys if framework(key[0]) == fw and wanted(key[1])]
 
 
-def per_layer(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+PLAIN = ("scan", "torch")
+"""Each framework's plain formulation: JAX's layers in a lax.scan, PyTorch's eager autograd."""
+
+
+def per_layer(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, seed: int = 0,
+              variants: tuple[str, str] | None = None) -> pd.DataFrame:
     """One row per method timed by both frameworks: each one's best per-layer cost, the ratio.
 
-    Columns: method; jax_variant, jax_method, jax_s, jax_lo, jax_hi, jax_status,
-    jax_dead_depths; the same for torch_; ratio, ratio_lo, ratio_hi, ratio_status
-    (PyTorch's seconds per layer over JAX's: > 1, JAX is faster).
+    Args:
+      variants: (JAX's, PyTorch's) to compare those two named variants (e.g. PLAIN)
+        instead of each framework's best.
+    Columns: method, depths (how many both were fitted over); jax_variant, jax_method,
+    jax_s, jax_lo, jax_hi, jax_status, jax_dead_depths; the same for torch_; ratio,
+    ratio_lo, ratio_hi, ratio_status (PyTorch's seconds per layer over JAX's: > 1, JAX is faster).
     """
-    rows, fits = slope_fits(runs, width, n_boot, seed)
+    rows, _ = slope_fits(runs, width, n_boot, seed)
+    if variants is not None:
+        rows = rows[rows["variant"].isin(variants)]
     out = []
-    for method in _methods(fits):
-        row = {"method": method}
+    for method in _methods(rows.groupby(["variant", "method"]).groups):
+        depths = common_depths(rows, method)
+        _, fits = slope_fits(rows[rows["depth"].isin(depths)], width, n_boot, seed)
+        row = {"method": method, "depths": len(depths)}
         for fw in FRAMEWORKS:
-            keys = _candidates(fits, fw, method)
+            keys = [key for key in _candidates(fits, fw, method) if fits[key][0].points == len(depths)
+                    and (variants is None or key[0] == variants[FRAMEWORKS.index(fw)])]
             if not keys:
                 break
             best = min(keys, key=lambda key: fits[key][0].slope)
@@ -78,9 +94,16 @@ def per_layer(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, 
             out.append(row)
     # Empty (with its columns) where no method has a fit in both frameworks, e.g. a run
     # cut off after PyTorch's first depth.
-    columns = ["method"] + [f"{fw}_{k}" for fw in FRAMEWORKS
+    columns = ["method", "depths"] + [f"{fw}_{k}" for fw in FRAMEWORKS
                             for k in ("variant", "method", "s", "lo", "hi", "status", "dead_depths")]
     return pd.DataFrame(out, columns=columns + ["ratio", "ratio_lo", "ratio_hi", "ratio_status"])
+
+
+def common_depths(rows: pd.DataFrame, method: str) -> list:
+    """The depths at which both frameworks timed `method` (any HVP for BEST_HVP)."""
+    wanted = rows["method"].str.startswith("hvp_") if method == BEST_HVP else rows["method"] == method
+    timed = rows[wanted].assign(fw=rows["variant"].map(framework)).groupby("depth")["fw"].nunique()
+    return sorted(timed.index[timed == len(FRAMEWORKS)])
 
 
 def by_depth(runs: pd.DataFrame, width: int | None = None) -> pd.DataFrame:
@@ -121,3 +144,35 @@ def _method_order(column: pd.Series) -> pd.Series:
         return column
     order = {m: i for i, m in enumerate(_methods([(None, m) for m in column.unique() if m != BEST_HVP]))}
     return column.map(order).astype(np.int64)
+
+
+def write_peer_tables(run_dir, width: int | None = None, n_boot: int = 2000) -> dict[str, pd.DataFrame]:
+    """Writes peers_by_depth.csv, peers_per_layer.csv (each framework's best) and
+    peers_per_layer_plain.csv (PLAIN against each other) beside a run's runs.csv, from it alone;
+    returns them by file stem. A per-layer table with no method fitted on both sides (PyTorch
+    timed at one depth) is not written."""
+    from pathlib import Path
+
+    from expkit.results import write_csv_atomic
+    from hvp_bench.rundir import load_run
+
+    runs, meta = load_run(run_dir)
+    width = width or meta.get("config", {}).get("width")
+    tables = {"peers_by_depth": by_depth(runs, width), "peers_per_layer": per_layer(runs, width, n_boot),
+              "peers_per_layer_plain": per_layer(runs, width, n_boot, variants=PLAIN)}
+    for stem, table in tables.items():
+        if len(table) or stem == "peers_by_depth":
+            write_csv_atomic(Path(run_dir) / f"{stem}.csv", table)
+    return tables
+
+
+if __name__ == "__main__":  # re-derive a committed run's tables: python -m hvp_bench.peer_tables RUN_DIR...
+    import sys
+
+    from expkit.lifecycle import note_rederived
+
+    for run_dir in sys.argv[1:]:
+        write_peer_tables(run_dir)
+        note_rederived(run_dir, "peers_*.csv re-derived from runs.csv (like-for-like depths and choice); "
+                                "nothing re-measured")
+        print(f"rewrote {run_dir}/peers_*.csv")

@@ -8,7 +8,7 @@ from expkit.claims import Claim, ClaimError, check, load, matches, numbers, unco
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-NOT_YET_CHECKED = {"hvp_bench.md"}
+NOT_YET_CHECKED: set[str] = set()
 """Documents whose figures are not all covered yet: their claims are checked, their coverage not."""
 
 

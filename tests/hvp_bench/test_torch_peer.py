@@ -220,3 +220,29 @@ def test_peer_tables_pick_each_frameworks_best_and_divide():
     assert depths.loc[("hvp_rev_rev", 50), "ratio"] == pytest.approx(1e-4 / (1e-4 + 5e-6 * 50))
     assert depths.loc[("hvp_rev_rev", 1000), "torch_variant"] == "torch"
     assert depths.loc[("hvp_rev_rev", 1000), "ratio"] == pytest.approx((1e-4 + 60e-3) / (1e-4 + 5e-3))
+
+
+def test_peer_tables_compare_like_for_like_depths_and_choices():
+    from hvp_bench.peer_tables import PLAIN, per_layer
+
+    runs = planted_runs()
+    # torch.compile's gradient, 10x cheaper a layer than eager's, compiled at 50 and 525 only.
+    runs = pd.concat([runs, pd.DataFrame([
+        {"depth": d, "width": 4, "variant": "torch-compile", "method": "gradient", "run_index": i, "status": "ok",
+         "time_s": 1e-4 + 2e-6 * d} for d in (50, 525) for i in range(3)])], ignore_index=True)
+    layers = per_layer(runs, n_boot=20).set_index("method")
+    assert layers.loc["gradient", "torch_variant"] == "torch" and layers.loc["gradient", "depths"] == 3
+    # PyTorch cut off after 525 layers, JAX's scan kinked at 1000: both sides fitted over 50 and 525.
+    cut = runs[~(runs["variant"].str.startswith("torch") & (runs["depth"] == 1000))].copy()
+    cut.loc[(cut["variant"] == "scan") & (cut["depth"] == 1000), "time_s"] *= 10
+    layers = per_layer(cut, n_boot=20).set_index("method")
+    assert layers.loc["gradient", "depths"] == 2
+    assert layers.loc["gradient", "torch_variant"] == "torch-compile"  # timed at both common depths now
+    np.testing.assert_allclose(layers.loc["hvp_fwd_rev", ["jax_s", "torch_s", "ratio"]].astype(float),
+                               [3e-6, 90e-6, 30], rtol=1e-9)
+    # The named pair: JAX's scan against eager PyTorch, whatever else is faster.
+    fused = runs[(runs["variant"] == "scan") & (runs["method"] == "gradient")].assign(
+        variant="scan-fused", time_s=lambda f: 1e-4 + 0.5e-6 * f["depth"])
+    plain = per_layer(pd.concat([runs, fused], ignore_index=True), n_boot=20, variants=PLAIN).set_index("method")
+    assert tuple(plain.loc["gradient", ["jax_variant", "torch_variant"]]) == PLAIN
+    np.testing.assert_allclose(plain.loc["gradient", "ratio"], 20, rtol=1e-9)
