@@ -161,8 +161,11 @@ def write_peer_tables(run_dir, width: int | None = None, n_boot: int = 2000) -> 
     tables = {"peers_by_depth": by_depth(runs, width), "peers_per_layer": per_layer(runs, width, n_boot),
               "peers_per_layer_plain": per_layer(runs, width, n_boot, variants=PLAIN)}
     for stem, table in tables.items():
+        path = Path(run_dir) / f"{stem}.csv"
         if len(table) or stem == "peers_by_depth":
-            write_csv_atomic(Path(run_dir) / f"{stem}.csv", table)
+            write_csv_atomic(path, table)
+        else:
+            path.unlink(missing_ok=True)  # an earlier derivation's table would be stale
     return tables
 
 
