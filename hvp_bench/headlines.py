@@ -135,7 +135,7 @@ def depth_range_lines(run_dir: str | Path, alive_run: str = "bench_per_layer_cpu
     first_dead = deep["first_dead"].dropna()
     lines = [f"Per extra layer, in gradients, fitted over {len(depths)} depths from {min(depths)} to {max(depths)} "
              f"layers (`{run_dir.as_posix()}`; the output is all zero from {int(first_dead.min())} layers on) "
-             f"beside the alive range (`{(run_dir.parent / alive_run).as_posix()}`), each the median over "
+             f"beside the alive range (`{run_dir.parent.name}/{alive_run}`), each the median over "
              f"{meta['config']['repeats']} repeats [95% CI widened to every repeat]:", "",
              "| method | formulation | 50-1000 layers | alive range | intervals overlap |", "|---|---|---|---|---|"]
     overlap = 0
@@ -161,6 +161,12 @@ def _verdict(lo: float, hi: float) -> str:
     return "JAX faster" if lo > 1 else "PyTorch faster" if hi < 1 else "not resolved"
 
 
+def _sig(value: float) -> str:
+    """3 significant digits without an exponent: 0.0691, 6.46, 17.0, 315, 1162."""
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}" if value >= 1 \
+        else f"{value:.3g}"
+
+
 def peer_lines(run_dir: str | Path) -> list[str]:
     """JAX against PyTorch per extra layer, like for like: over the depths both timed, each
     framework's best variant, and the plain formulations (JAX's scan, eager PyTorch)."""
@@ -182,13 +188,20 @@ def peer_lines(run_dir: str | Path) -> list[str]:
                 continue
             r = table.loc[method]
             name = "gradient" if method == "gradient" else "best HVP"
-            side = {fw: f"{r[f'{fw}_s'] * 1e6:.3g} µs (`{r[f'{fw}_variant']}`"
+            side = {fw: f"{_sig(r[f'{fw}_s'] * 1e6)} µs (`{r[f'{fw}_variant']}`"
                         + ("" if method == "gradient" else f", {r[f'{fw}_method']}") + ")" for fw in ("jax", "torch")}
             status = "" if r.ratio_status == "ok" else f" ({r.ratio_status}, over {int(r.depths)} depths)"
             if r.ratio_status != "ok":
                 flags.add(r.ratio_status)
-            lines.append(f"| {which} | {name} | {side['jax']} | {side['torch']} | {r.ratio:.3g}× [{r.ratio_lo:.3g}, "
-                         f"{r.ratio_hi:.3g}]{status} | {_verdict(r.ratio_lo, r.ratio_hi)} |")
+            lines.append(f"| {which} | {name} | {side['jax']} | {side['torch']} | {_sig(r.ratio)}× [{_sig(r.ratio_lo)}, "
+                         f"{_sig(r.ratio_hi)}]{status} | {_verdict(r.ratio_lo, r.ratio_hi)} |")
+    if len(lines) == 4:  # PyTorch timed at one depth only: per call there
+        depths = pd.read_csv(run_dir / "peers_by_depth.csv").set_index("method")
+        at = {m: depths.loc[m] for m in ("gradient", "best_hvp") if m in depths.index}
+        lines = lines[:1] + ["", f"PyTorch was timed at {int(next(iter(at.values())).depth)} layers only: no per-layer "
+                             "figure. Per call there, PyTorch's fastest over JAX's fastest: " + ", ".join(
+                                 f"{'gradient' if m == 'gradient' else 'best HVP'} {_sig(r.ratio)}×"
+                                 for m, r in at.items()) + "."]
     if flags:
         lines += ["", "Flagged fits are indicative, not headlines: fewer than 7 depths, or a line whose halves "
                       "disagree (expkit.robust)."]
