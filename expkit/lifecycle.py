@@ -183,13 +183,18 @@ class _Guard:
         return False
 
 
-def note_rederived(out_dir: str | Path, what: str) -> None:
-    """Appends to meta.json's `rederived` list: files re-derived by this checkout's code, now."""
+def note_rederived(out_dir: str | Path, what: str, state: dict[str, Any] | None = None) -> None:
+    """Appends to meta.json's `rederived` list: files re-derived by this checkout's code, now.
+
+    Args:
+      state: expkit.provenance.git_state() taken before anything was rewritten (after,
+        the rewritten result files themselves make the tree dirty); default: now.
+    """
     from expkit.provenance import git_state
 
     path = Path(out_dir) / "meta.json"
     meta = json.loads(path.read_text())
-    state = git_state()
+    state = state or git_state()
     meta.setdefault("rederived", []).append({"what": what, "git_commit": state["git_commit"],
                                              "git_dirty": state["git_dirty"], "at": now_iso()})
     write_json_atomic(path, meta)

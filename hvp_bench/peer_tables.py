@@ -173,9 +173,11 @@ if __name__ == "__main__":  # re-derive a committed run's tables: python -m hvp_
     import sys
 
     from expkit.lifecycle import note_rederived
+    from expkit.provenance import git_state
 
+    state = git_state()
     for run_dir in sys.argv[1:]:
         write_peer_tables(run_dir)
         note_rederived(run_dir, "peers_*.csv re-derived from runs.csv (like-for-like depths and choice); "
-                                "nothing re-measured")
+                                "nothing re-measured", state)
         print(f"rewrote {run_dir}/peers_*.csv")
