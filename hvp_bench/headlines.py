@@ -157,6 +157,35 @@ def depth_range_lines(run_dir: str | Path, alive_run: str = "bench_per_layer_cpu
     return lines
 
 
+def rerun_lines(run_dir: str | Path, original: str = "bench_per_layer_cpu") -> list[str]:
+    """A sceptic's check: a second run of a repeated study, from a fresh clone, against the
+    intervals quoted from the first (the sibling directory `original`)."""
+    run_dir = Path(run_dir)
+    again, first = (pd.read_csv(d / "variants.csv") for d in (run_dir, run_dir.parent / original))
+    meta = json.loads((run_dir / "meta.json").read_text())
+    session = meta["sessions"][0]
+    reference = first["best_gradient_variant"].iloc[0]
+    rows, inside = [], 0
+    for method, name in PER_LAYER_ROWS.items():
+        for variant in dict.fromkeys(first["variant"]):
+            if method == "gradient" and variant == reference:
+                continue
+            pick = [t[(t["variant"] == variant) & (t["method"] == method)] for t in (first, again)]
+            if any(p.empty for p in pick):
+                continue
+            (_, lo, hi), (median, _, _) = (per_layer_interval(p.iloc[0]) for p in pick)
+            ok = lo <= median <= hi
+            inside += ok
+            rows.append(f"| {name} | `{variant}` | {_times(lo)}-{_times(hi)} | {_times(median)}× | "
+                        f"{'yes' if ok else '**no**'} |")
+    return [f"The same study run again from a fresh clone of the commit {session['git_commit'][:7]}, "
+            f"{meta['config']['repeats']} repeats (`{run_dir.as_posix()}`, load average "
+            f"{session['load_average_at_start'][0]:.1f} at its start): {inside} of {len(rows)} figures land inside "
+            f"the intervals quoted from the first run.", "",
+            "| method | formulation | quoted interval | second run (median over its repeats) | inside |",
+            "|---|---|---|---|---|", *rows]
+
+
 def _verdict(lo: float, hi: float) -> str:
     return "JAX faster" if lo > 1 else "PyTorch faster" if hi < 1 else "not resolved"
 
