@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+−]?\d+)?(?![\w])")
+NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+−]?\d+)?(?!(?!x\b)\w)")  # "1.9x" is 1.9
 UNIT = r"(?:\s?(?:×|%)|\s?x\b|\s(?:s|ms|µs|us|ns|GB|MB|KB|GiB|min|days|hours|h)\b)"
 FIGURE = re.compile(r"(?<![\w.])[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+−]?\d+)?" + UNIT
                     + r"|(?<![\w.])[-−]?\d+(?:,\d{3})*\.\d+(?:e[-+−]?\d+)?(?![\w.])")

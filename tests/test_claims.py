@@ -26,8 +26,8 @@ def test_a_step_widens_the_match_to_a_stated_rounding():
 
 
 def test_numbers_are_read_in_order_skipping_words_that_contain_digits():
-    assert numbers("H100: 24.1× [18.1, 35.1] at width 4, x64, float32, 1,500 HVPs, 4.6e-13") == [
-        "24.1", "18.1", "35.1", "4", "1,500", "4.6e-13"]
+    assert numbers("H100: 24.1× [18.1, 35.1] at width 4, x64, float32, 1,500 HVPs, 4.6e-13, 1.9x, 4x4") == [
+        "24.1", "18.1", "35.1", "4", "1,500", "4.6e-13", "1.9"]
 
 
 def test_a_claim_is_checked_against_its_data(tmp_path):
