@@ -4,7 +4,7 @@ Every measured figure quoted in README.md and docs/*.md is either written by cod
 `expkit.headlines` block) or listed as a *claim* in docs/claims/<document stem>.toml:
 
     [[claim]]
-    text = "24.1× [18.1, 35.1]"                   # as it appears in the document
+    text = "24.1× [18.1, 35.1]"                   # as in the document (any line breaks)
     source = "results/bench_levers_cpu/variants.csv"
     where = "variant == 'scan' and method == 'hvp_fwd_rev'"   # optional (CSV): DataFrame.query
     values = ["ratio", "ratio_lo", "ratio_hi"]    # one Python expression per number of `text`
@@ -28,7 +28,9 @@ measurement: a configuration, a definition, a published figure with its source):
     why = "the setting of the floor test, not a result"
 
 tests/test_claims.py checks both ways: every claim against its data, every figure
-covered. `python -m expkit.claims docs/x.md` lists the uncovered figures of a document.
+covered. `python -m expkit.claims docs/x.md` lists the failing claims and uncovered figures
+of a document; `python -m expkit.claims --update docs/x.md` rewrites the numbers of its
+failing claims from their data (after a re-run), for a person to read in the diff.
 """
 
 from __future__ import annotations
@@ -69,6 +71,12 @@ class Claim:
     values: tuple[str, ...]
     where: str | None = None
     step: float | None = None
+
+
+def _pattern(snippet: str) -> re.Pattern:
+    """`snippet` as a regex in which any run of whitespace matches any other: a claim
+    holds wherever the document wraps its lines."""
+    return re.compile(r"\s+".join(map(re.escape, snippet.split())))
 
 
 def claims_file(document: Path, root: Path) -> Path:
@@ -153,7 +161,7 @@ def evaluate(claim: Claim, root: Path) -> list[float | None]:
 
 def check(claim: Claim, document_text: str, root: Path) -> None:
     """Raises ClaimError unless the claim's text is in the document and its numbers match its data."""
-    if claim.text not in document_text:
+    if not _pattern(claim.text).search(document_text):
         raise ClaimError(f"{claim.text!r} is not in the document")
     words = numbers(claim.text)
     if len(words) != len(claim.values):
@@ -171,14 +179,71 @@ def uncovered(document: Path, root: Path) -> list[tuple[int, str]]:
     claims, exempt = load(document, root)
     covered = np.zeros(len(text), bool)
     for snippet in [c.text for c in claims] + exempt:
-        for m in re.finditer(re.escape(snippet), text):
+        for m in _pattern(snippet).finditer(text):
             covered[m.start():m.end()] = True
     return [(text.count("\n", 0, m.start()) + 1, m.group(0).strip()) for m in FIGURE.finditer(visible)
             if not covered[m.start():m.end()].all()]
 
 
+def reprint(word: str, value: float, step: float | None = None) -> str:
+    """`value` written the way `word` is: its decimals, exponent form, commas, minus sign."""
+    minus = "−" if "−" in word else "-"
+    plain = word.replace("−", "-")
+    if step:
+        value = round(value / step) * step
+    mantissa, _, exponent = plain.partition("e")
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    if exponent:
+        m, e = f"{value:.{decimals}e}".split("e")
+        out = f"{m}e{int(e)}"
+    else:
+        out = f"{value:,.{decimals}f}" if "," in mantissa else f"{value:.{decimals}f}"
+    return out.replace("-", minus)
+
+
+def updated(claim: Claim, root: Path) -> str:
+    """The claim's text with each checked number rewritten from the data (same format)."""
+    values = iter(evaluate(claim, root))
+    pieces, last = [], 0
+    for m in NUMBER.finditer(claim.text):
+        value = next(values)
+        pieces += [claim.text[last:m.start()], m.group(0) if value is None else reprint(m.group(0), value, claim.step)]
+        last = m.end()
+    return "".join(pieces) + claim.text[last:]
+
+
+def update(document: Path, root: Path) -> list[tuple[str, str]]:
+    """Rewrites, in `document` and its claims file, the numbers of every claim that fails
+    against its data; returns (old, new) texts. Words around them are not touched: read
+    the diff, a changed number may need a changed sentence."""
+    text, path = document.read_text(), claims_file(document, root)
+    table = path.read_text()
+    changes = []
+    for claim in load(document, root)[0]:
+        try:
+            check(claim, text, root)
+        except ClaimError:
+            new = updated(claim, root)
+            if new != claim.text and _pattern(claim.text).search(text) and _toml_string(claim.text) in table:
+                text = _pattern(claim.text).sub(lambda _: new, text)
+                table = table.replace(_toml_string(claim.text), _toml_string(new))
+                changes.append((claim.text, new))
+    document.write_text(text)
+    path.write_text(table)
+    return changes
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # TOML's basic strings escape as JSON's do
+
+
 def main(paths: list[str]) -> int:
     root = Path.cwd()
+    if paths[:1] == ["--update"]:
+        for path in map(Path, paths[1:]):
+            for old, new in update(path, root):
+                print(f"{path}: {old!r} -> {new!r}")
+        paths = paths[1:]
     status = 0
     for path in map(Path, paths):
         claims, _ = load(path, root)

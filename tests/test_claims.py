@@ -34,6 +34,7 @@ def test_a_claim_is_checked_against_its_data(tmp_path):
     (tmp_path / "r.csv").write_text("method,ratio,lo\nhvp,1.349,0.93\ngrad,1.0,0.7\n")
     claim = Claim("1.35× [0.93]", "r.csv", ("ratio", "lo"), where="method == 'hvp'")
     check(claim, "costs 1.35× [0.93] a layer", tmp_path)
+    check(claim, "costs 1.35×\n[0.93] a layer", tmp_path)  # wrapped differently
     for wrong, why in [(Claim("1.36× [0.93]", "r.csv", ("ratio", "lo"), "method == 'hvp'"), "1.36 is 1.349"),
                        (Claim("1.35× [0.93]", "r.csv", ("ratio",), "method == 'hvp'"), "2 numbers"),
                        (Claim("1.35× [0.93]", "r.csv", ("ratio", "lo"), "method == 'x'"), "no row"),
