@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from expkit.claims import Claim, ClaimError, check, load, matches, numbers, uncovered
+from expkit.claims import Claim, ClaimError, check, load, matches, numbers, reprint, uncovered, update
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -80,3 +80,26 @@ def test_every_figure_is_written_by_code_or_a_checked_claim(document):
     missing = uncovered(document, ROOT)
     assert not missing, (f"{document.name}: figures neither written by code nor listed in "
                          f"docs/claims/{document.stem}.toml: " + ", ".join(f"line {n}: {f}" for n, f in missing[:20]))
+
+
+@pytest.mark.parametrize("word, value, step, shown", [
+    ("3.6", 7.2149, None, "7.2"), ("3.4e36", 2.108e36, None, "2.1e36"), ("7.8e-14", 7.63e-14, None, "7.6e-14"),
+    ("88", 93.75, None, "94"), ("1,546", 1234.6, None, "1,235"), ("−0.5", -0.73, None, "−0.7"),
+    ("1500", 1546, 100, "1500"),
+])
+def test_a_value_is_reprinted_in_the_form_of_the_number_it_replaces(word, value, step, shown):
+    assert reprint(word, value, step) == shown
+
+
+def test_update_rewrites_a_failing_claims_numbers_in_the_document_and_its_file(tmp_path):
+    (tmp_path / "docs" / "claims").mkdir(parents=True)
+    (tmp_path / "r.csv").write_text("method,ratio,lo\nhvp,2.04,1.51\n")
+    doc = tmp_path / "docs" / "x.md"
+    doc.write_text("It costs 1.35× [0.93,\nwider] a layer, at 50 layers.\n")
+    (tmp_path / "docs" / "claims" / "x.toml").write_text(
+        '[[claim]]\ntext = "1.35× [0.93, wider] a layer, at 50"\nsource = "r.csv"\nvalues = ["ratio", "lo", "-"]\n')
+    assert update(doc, tmp_path) == [("1.35× [0.93, wider] a layer, at 50", "2.04× [1.51, wider] a layer, at 50")]
+    assert "2.04× [1.51, wider] a layer, at 50 layers" in doc.read_text()
+    claims, _ = load(doc, tmp_path)
+    check(claims[0], doc.read_text(), tmp_path)
+    assert update(doc, tmp_path) == []  # holds now: nothing to do
