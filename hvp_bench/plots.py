@@ -111,12 +111,14 @@ def _legend_outside(ax) -> None:
 
 
 def _runs(summary: pd.DataFrame) -> str:
-    """"10 runs", or "3-10 runs" where points were timed a different number of times."""
-    counts = summary.loc[summary["status"] == "ok", "runs"]
-    if counts.empty:
+    """"10 runs", "3-10 runs" where points were timed a different number of times, and
+    "30 runs (3 repeats)" where the runs of several repeats are pooled."""
+    ok = summary[summary["status"] == "ok"]
+    if ok.empty:
         return "runs"
-    lo, hi = int(counts.min()), int(counts.max())
-    return f"{hi} runs" if lo == hi else f"{lo}-{hi} runs"
+    lo, hi = int(ok["runs"].min()), int(ok["runs"].max())
+    repeats = int(ok["repeats"].max()) if "repeats" in ok else 1
+    return (f"{hi} runs" if lo == hi else f"{lo}-{hi} runs") + (f" ({repeats} repeats)" if repeats > 1 else "")
 
 
 def figure_task_timings(summary: pd.DataFrame, meta: dict) -> Figure:
