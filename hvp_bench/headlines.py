@@ -1,9 +1,16 @@
-"""README's headline numbers of a run, written by code from its summary.csv.
+"""hvp_bench's numbers in README and docs/, written by code from committed result files.
 
-    python -m hvp_bench.headlines results/hvp_homework_cpu
+Each function takes a run directory and returns the lines of one block
+`<!-- headlines:hvp_bench.FUNCTION RUN_DIR -->` (expkit.headlines rewrites them;
+tests/test_readme.py fails when text and files disagree):
+- headline_lines: the homework's three routes at the shallowest and deepest depth;
+- duration_lines: how long README's main job takes, over repeated fresh-clone runs;
+- per_layer_lines: each HVP's per-layer cost in gradients, from a repeated study (the
+  median over repeats, an interval that holds every repeat's own estimate);
+- depth_range_lines, rerun_lines: that study over 50-1000 layers, and run a second time;
+- peer_lines: PyTorch against JAX, like for like.
 
-prints the lines README shows between `<!-- headlines:hvp_bench ... -->` markers;
-tests/test_readme.py regenerates them and fails when the text and the files disagree.
+    python -m hvp_bench.headlines results/hvp_homework_cpu   # headline_lines
 """
 
 from __future__ import annotations
