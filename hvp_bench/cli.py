@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 from expkit.cli import EXIT_FAILURES, OneLineParser, config_parser, dry_run, run_cli
@@ -126,10 +127,15 @@ def main_report(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--boot", type=int, default=2000, help="bootstrap resamples for the slope CIs")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     args = parser.parse_args(argv)
+    from expkit.lifecycle import note_rederived
+    from expkit.provenance import git_state
     from hvp_bench.report import write_report
 
+    state = git_state()  # before writing: the written files would make the tree read dirty
     for path in write_report(args.run_dir, args.compare, n_boot=args.boot, seed=args.seed):
         print(f"wrote {path}")
+    if (Path(args.run_dir) / "meta.json").is_file():
+        note_rederived(args.run_dir, "report.md, report_*.png and report_*.csv written from runs.csv", state)
     return 0
 
 

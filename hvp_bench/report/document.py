@@ -9,6 +9,7 @@ import pandas as pd
 
 from matplotlib.figure import Figure
 
+from expkit.results import write_csv_atomic
 from hvp_bench.report import figures, per_layer, tables
 from hvp_bench.report.interpretation import interpretation
 from hvp_bench.rundir import load_run, split_sweeps, summarize_runs, variants_of
@@ -54,7 +55,9 @@ class _Figures:
 
 def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_boot: int = 2000,
                  seed: int = 0) -> list[Path]:
-    """Writes `<run_dir>/report.md` and its figures; returns the paths written.
+    """Writes `<run_dir>/report.md`, its figures, and its fits as report_exponents.csv
+    (time against depth, log-log) and report_per_layer.csv (seconds per extra layer and
+    in gradients, over repeats: hvp_bench.scaling); returns the paths written.
 
     Args:
       run_dir: a directory written by scripts/run_hvp.py (runs.csv, meta.json).
@@ -107,7 +110,13 @@ def write_report(run_dir: str | Path, compare_dir: str | Path | None = None, n_b
     report = run_dir / "report.md"
     lines += ["## Analysis", "", HAND_START, _hand_written(report).rstrip("\n") + "\n", HAND_END, ""]
     report.write_text("\n".join(lines))
-    return [report, *figs.paths]
+    # The fitted tables as files too, so that text elsewhere can quote them (docs/claims).
+    tables_written = []
+    for stem, table in (("report_exponents", fits), ("report_per_layer", marginal)):
+        if len(table):
+            write_csv_atomic(run_dir / f"{stem}.csv", table)
+            tables_written.append(run_dir / f"{stem}.csv")
+    return [report, *tables_written, *figs.paths]
 
 
 def _time_section(depth_rows: pd.DataFrame, fits: pd.DataFrame, name: str, figs: _Figures, n_boot: int,

@@ -39,8 +39,11 @@ def test_report_from_the_tiny_committed_run(tmp_path):
         assert f"| {LABELS[method]} |" in report
     assert "| **median** |" in report
     names = {p.name for p in written}
-    assert {"report.md", "report_time_vs_depth.png", "report_memory_vs_depth.png", "report_hvp_over_gradient.png"} <= names
+    assert {"report.md", "report_time_vs_depth.png", "report_memory_vs_depth.png", "report_hvp_over_gradient.png",
+            "report_exponents.csv", "report_per_layer.csv"} <= names
     assert all(_is_png(p) for p in written if p.suffix == ".png")
+    per_layer = pd.read_csv(run / "report_per_layer.csv").set_index("method")
+    assert per_layer.loc["gradient", "ratio"] == 1.0 and per_layer.loc["hvp_rev_rev", "per_layer_s"] > 0
     assert not (TINY_RUN / "report.md").exists()
     assert "# old" not in report and report.count("My own words.") == 1
     assert "_(Write the analysis here" not in report  # the placeholder only when nothing was written
