@@ -43,7 +43,9 @@ def headline_lines(run_dir: str | Path) -> list[str]:
     low, high = int(rows["depth"].min()), int(rows["depth"].max())
     env = meta["environment"]
     lines = [f"Median time per call, {low} and {high} hidden layers (`{run_dir.as_posix()}`, "
-             f"{env.get('cpu_count')}-core {env.get('cpu')}, jax {env.get('jax')}, {meta['config']['dtype']}):", ""]
+             f"{env.get('cpu_count')}-core {env.get('cpu')}, jax {env.get('jax')}, {meta['config']['dtype']}"
+             + (f", the runs of {repeats} repeats pooled" if (repeats := meta["config"].get("repeats", 1)) > 1 else "")
+             + "):", ""]
     at = {m: rows[rows["method"] == m].set_index("depth")["median_s"] for m in TASK_METHODS}
     for method in TASK_METHODS:
         lines.append(f"- {ROUTES[method]}: {_time(at[method][low])} → {_time(at[method][high])} "
