@@ -46,10 +46,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+−]?\d+)?(?!(?!x\b)\w)")  # "1.9x" is 1.9
+_START = r"(?<![\w.])[-−]?\d+(?:,\d{3})*"  # not inside a word: x64, H100 and float32 are no numbers
+_EXPONENT = r"(?:e[-+−]?\d+)?"
+NUMBER = re.compile(_START + r"(?:\.\d+)?" + _EXPONENT + r"(?!(?!x\b)\w)")  # "1.9x" is 1.9
 UNIT = r"(?:\s?(?:×|%)|\s?x\b|\s(?:s|ms|µs|us|ns|GB|MB|KB|GiB|min|days|hours|h)\b)"
-FIGURE = re.compile(r"(?<![\w.])[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+−]?\d+)?" + UNIT
-                    + r"|(?<![\w.])[-−]?\d+(?:,\d{3})*\.\d+(?:e[-+−]?\d+)?(?![\w.])")
+FIGURE = re.compile(_START + r"(?:\.\d+)?" + _EXPONENT + UNIT + "|" + _START + r"\.\d+" + _EXPONENT + r"(?![\w.])")
 _SKIPPED = [re.compile(p, re.S) for p in (
     r"```.*?```",                                   # code blocks
     r"<!-- headlines:.*?<!-- /headlines -->",       # written by code already
@@ -110,6 +111,18 @@ def _as_float(word: str) -> float:
     return float(word.replace("−", "-").replace(",", ""))
 
 
+def _precision(word: str) -> tuple[int, int | None]:
+    """(decimals of the mantissa, exponent or None) of a number as written: "4.6e-13" -> (1, -13)."""
+    mantissa, _, exponent = word.replace("−", "-").partition("e")
+    return (len(mantissa.split(".")[1]) if "." in mantissa else 0), (int(exponent) if exponent else None)
+
+
+def half_unit(word: str) -> float:
+    """Half a unit in the last place `word` prints: the rounding it can hide (0.005 for "2.27")."""
+    decimals, exponent = _precision(word)
+    return 0.5 * 10.0 ** (-decimals + (exponent or 0))
+
+
 def matches(word: str, value: float, step: float | None = None) -> bool:
     """Whether `value` prints as `word` at `word`'s precision (or within step / 2)."""
     shown = _as_float(word)
@@ -117,10 +130,7 @@ def matches(word: str, value: float, step: float | None = None) -> bool:
         return False
     if step:
         return abs(value - shown) <= step / 2 * (1 + 1e-9)
-    mantissa, _, exponent = word.replace("−", "-").partition("e")
-    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-    half = 0.5 * 10.0 ** (-decimals + (int(exponent) if exponent else 0))
-    return abs(value - shown) <= half * (1 + 1e-6) + 1e-12 * abs(shown)
+    return abs(value - shown) <= half_unit(word) * (1 + 1e-6) + 1e-12 * abs(shown)
 
 
 def _read(path: Path):
@@ -188,16 +198,14 @@ def uncovered(document: Path, root: Path) -> list[tuple[int, str]]:
 def reprint(word: str, value: float, step: float | None = None) -> str:
     """`value` written the way `word` is: its decimals, exponent form, commas, minus sign."""
     minus = "−" if "−" in word else "-"
-    plain = word.replace("−", "-")
     if step:
         value = round(value / step) * step
-    mantissa, _, exponent = plain.partition("e")
-    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-    if exponent:
+    decimals, exponent = _precision(word)
+    if exponent is not None:
         m, e = f"{value:.{decimals}e}".split("e")
         out = f"{m}e{int(e)}"
     else:
-        out = f"{value:,.{decimals}f}" if "," in mantissa else f"{value:.{decimals}f}"
+        out = f"{value:,.{decimals}f}" if "," in word else f"{value:.{decimals}f}"
     return out.replace("-", minus)
 
 
@@ -228,8 +236,9 @@ def update(document: Path, root: Path) -> list[tuple[str, str]]:
                 text = _pattern(claim.text).sub(lambda _: new, text)
                 table = table.replace(_toml_string(claim.text), _toml_string(new))
                 changes.append((claim.text, new))
-    document.write_text(text)
-    path.write_text(table)
+    if changes:
+        document.write_text(text)
+        path.write_text(table)
     return changes
 
 

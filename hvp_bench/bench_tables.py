@@ -69,7 +69,7 @@ def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
                                                                  variant="all")), run_dir, "per_layer")
         if peer_tables.has_peers(all_runs):
             width = meta.get("config", {}).get("width")
-            peers = peer_tables.write_peer_tables(run_dir, width, n_boot)
+            peers = peer_tables.write_peer_tables(run_dir, all_runs, width, n_boot)
             depths = peers["peers_by_depth"]
             for stem, which in (("peers_per_layer", "each one's best variant"),
                                 ("peers_per_layer_plain", "JAX's scan and PyTorch's eager autograd")):

@@ -83,9 +83,27 @@ PER_LAYER_ROWS = {"hvp_fwd_rev": "forward-over-reverse HVP",
                   "gradient": "gradient"}
 
 
-def _times(ratio: float) -> str:
-    """A ratio to 3 significant digits above 1, 2 decimals below 10: 20.5, 4.31, 0.79."""
-    return f"{ratio:.1f}" if ratio >= 10 else f"{ratio:.2f}"
+def _sig(value: float) -> str:
+    """3 significant digits, never in exponent form: 0.0691, 0.700, 6.46, 17.0, 315, 1162."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:#.3g}"
+
+
+def _interval(median: float, lo: float, hi: float) -> str:
+    return f"{_sig(median)}× [{_sig(lo)}, {_sig(hi)}]"
+
+
+def _row(costs: pd.DataFrame, variant: str, method: str):
+    """The variants.csv row of (variant, method), or None."""
+    rows = costs[(costs["variant"] == variant) & (costs["method"] == method)]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _compared(costs: pd.DataFrame):
+    """(method, its row name, variant) of PER_LAYER_ROWS in `costs`, the reference gradient
+    (the run's fastest, 1 by definition) left out."""
+    reference = costs["best_gradient_variant"].iloc[0]
+    return [(m, name, v) for m, name in PER_LAYER_ROWS.items() for v in dict.fromkeys(costs["variant"])
+            if not (m == "gradient" and v == reference) and _row(costs, v, m) is not None]
 
 
 def per_layer_interval(row) -> tuple[float, float, float]:
@@ -103,19 +121,17 @@ def per_layer_lines(run_dir: str | Path) -> list[str]:
     meta = json.loads((run_dir / "meta.json").read_text())
     config, env = meta["config"], meta["environment"]
     task, tuned = config["variants"][:2]
-    best = costs[(costs["method"] == "gradient")].sort_values("per_layer_s").iloc[0]
+    best = _row(costs, costs["best_gradient_variant"].iloc[0], "gradient")
     flagged = []
 
     def cell(variant: str, method: str) -> str:
-        row = costs[(costs["variant"] == variant) & (costs["method"] == method)].iloc[0]
-        median, lo, hi = per_layer_interval(row)
-        mark = ""
-        if row.status != "ok" or row.ratio_status != "ok":
-            flagged.append(f"{method} ({variant}): {row.ratio_status}")
-            mark = " †"
         if variant == best.variant and method == "gradient":
             return "1 (the reference)"
-        return f"{_times(median)}× [{_times(lo)}, {_times(hi)}]{mark}"
+        row = _row(costs, variant, method)
+        if row.status != "ok" or row.ratio_status != "ok":
+            flagged.append(f"{method} ({variant}): {row.ratio_status}")
+            return _interval(*per_layer_interval(row)) + " †"
+        return _interval(*per_layer_interval(row))
 
     lines = [f"Per extra layer, in gradients (`{run_dir.as_posix()}`: {env.get('cpu_count')}-core {env.get('cpu')}, "
              f"jax {env.get('jax')}, width {config['width']}, {config['dtype']}, {len(config['depths'])} depths from "
@@ -147,21 +163,12 @@ def depth_range_lines(run_dir: str | Path, alive_run: str = "bench_per_layer_cpu
              f"beside the alive range (`{run_dir.parent.name}/{alive_run}`), each the median over "
              f"{meta['config']['repeats']} repeats [95% CI widened to every repeat]:", "",
              "| method | formulation | 50-1000 layers | alive range | intervals overlap |", "|---|---|---|---|---|"]
-    overlap = 0
-    pairs = [(v, m) for m in PER_LAYER_ROWS for v in dict.fromkeys(deep["variant"])
-             if ((deep["variant"] == v) & (deep["method"] == m)).any()]
-    references = {t["best_gradient_variant"].iloc[0] for t in (deep, alive)}
-    for variant, method in list(pairs):
-        if method == "gradient" and references == {variant}:  # the denominator of both: 1 by definition
-            lines.append(f"| {PER_LAYER_ROWS[method]} | `{variant}` | 1 (the reference) | 1 (the reference) | |")
-            pairs.remove((variant, method))
-            continue
-        a, b = (per_layer_interval(t[(t["variant"] == variant) & (t["method"] == method)].iloc[0])
-                for t in (deep, alive))
+    overlap, pairs = 0, _compared(alive)
+    for method, name, variant in pairs:
+        a, b = (per_layer_interval(_row(t, variant, method)) for t in (deep, alive))
         agree = a[1] <= b[2] and b[1] <= a[2]
         overlap += agree
-        lines.append(f"| {PER_LAYER_ROWS[method]} | `{variant}` | {_times(a[0])}× [{_times(a[1])}, {_times(a[2])}] | "
-                     f"{_times(b[0])}× [{_times(b[1])}, {_times(b[2])}] | {'yes' if agree else '**no**'} |")
+        lines.append(f"| {name} | `{variant}` | {_interval(*a)} | {_interval(*b)} | {'yes' if agree else '**no**'} |")
     lines += ["", f"The intervals of the two ranges overlap for {overlap} of {len(pairs)} (method, formulation) pairs."]
     return lines
 
@@ -173,20 +180,14 @@ def rerun_lines(run_dir: str | Path, original: str = "bench_per_layer_cpu") -> l
     again, first = (pd.read_csv(d / "variants.csv") for d in (run_dir, run_dir.parent / original))
     meta = json.loads((run_dir / "meta.json").read_text())
     session = meta["sessions"][0]
-    reference = first["best_gradient_variant"].iloc[0]
     rows, inside = [], 0
-    for method, name in PER_LAYER_ROWS.items():
-        for variant in dict.fromkeys(first["variant"]):
-            if method == "gradient" and variant == reference:
-                continue
-            pick = [t[(t["variant"] == variant) & (t["method"] == method)] for t in (first, again)]
-            if any(p.empty for p in pick):
-                continue
-            (_, lo, hi), (median, _, _) = (per_layer_interval(p.iloc[0]) for p in pick)
-            ok = lo <= median <= hi
-            inside += ok
-            rows.append(f"| {name} | `{variant}` | {_times(lo)}-{_times(hi)} | {_times(median)}× | "
-                        f"{'yes' if ok else '**no**'} |")
+    for method, name, variant in _compared(first):
+        if (again_row := _row(again, variant, method)) is None:
+            continue
+        (_, lo, hi), (median, _, _) = per_layer_interval(_row(first, variant, method)), per_layer_interval(again_row)
+        ok = lo <= median <= hi
+        inside += ok
+        rows.append(f"| {name} | `{variant}` | {_sig(lo)}-{_sig(hi)} | {_sig(median)}× | {'yes' if ok else '**no**'} |")
     return [f"The same study run again from a fresh clone of the commit {session['git_commit'][:7]}, "
             f"{meta['config']['repeats']} repeats (`{run_dir.as_posix()}`, load average "
             f"{session['load_average_at_start'][0]:.1f} at its start): {inside} of {len(rows)} figures land inside "
@@ -199,12 +200,6 @@ def _verdict(lo: float, hi: float) -> str:
     return "JAX faster" if lo > 1 else "PyTorch faster" if hi < 1 else "not resolved"
 
 
-def _sig(value: float) -> str:
-    """3 significant digits without an exponent: 0.0691, 6.46, 17.0, 315, 1162."""
-    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}" if value >= 1 \
-        else f"{value:.3g}"
-
-
 def peer_lines(run_dir: str | Path) -> list[str]:
     """JAX against PyTorch per extra layer, like for like: over the depths both timed, each
     framework's best variant, and the plain formulations (JAX's scan, eager PyTorch)."""
@@ -215,7 +210,7 @@ def peer_lines(run_dir: str | Path) -> list[str]:
              f"torch {env.get('torch')}, width {config['width']}, batch {config['batch']}, {config['dtype']}; "
              f"95% CIs; each side fitted over the depths both timed):", "",
              "| comparison | method | JAX | PyTorch | PyTorch / JAX | |", "|---|---|---|---|---|---|"]
-    flags = set()
+    flags, header = set(), len(lines)
     for stem, which in (("peers_per_layer", "best of each"), ("peers_per_layer_plain", "scan against eager")):
         path = run_dir / f"{stem}.csv"
         if not path.is_file():
@@ -231,9 +226,9 @@ def peer_lines(run_dir: str | Path) -> list[str]:
             status = "" if r.ratio_status == "ok" else f" ({r.ratio_status}, over {int(r.depths)} depths)"
             if r.ratio_status != "ok":
                 flags.add(r.ratio_status)
-            lines.append(f"| {which} | {name} | {side['jax']} | {side['torch']} | {_sig(r.ratio)}× [{_sig(r.ratio_lo)}, "
-                         f"{_sig(r.ratio_hi)}]{status} | {_verdict(r.ratio_lo, r.ratio_hi)} |")
-    if len(lines) == 4:  # PyTorch timed at one depth only: per call there
+            lines.append(f"| {which} | {name} | {side['jax']} | {side['torch']} | "
+                         f"{_interval(r.ratio, r.ratio_lo, r.ratio_hi)}{status} | {_verdict(r.ratio_lo, r.ratio_hi)} |")
+    if len(lines) == header:  # PyTorch timed at one depth only: per call there
         depths = pd.read_csv(run_dir / "peers_by_depth.csv").set_index("method")
         at = {m: depths.loc[m] for m in ("gradient", "best_hvp") if m in depths.index}
         lines = lines[:1] + ["", f"PyTorch was timed at {int(next(iter(at.values())).depth)} layers only: no per-layer "

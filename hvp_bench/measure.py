@@ -202,6 +202,7 @@ def _measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[s
     compiled_graphs = torch_peer.compile_count() if torch_timed else 0
     times, positions, outputs = time_interleaved(
         calls, config.num_runs, warmup=0, order=config.order,
+        # Repeat 0 draws the order a single-repeat run always drew: older runs stay reproducible.
         seed=[config.seed, depth, width] + ([repeat] if repeat else []))
     if torch_timed and torch_peer.compile_count() != compiled_graphs:
         raise RuntimeError(f"torch.compile recompiled inside the timed loop at depth {depth}, width {width}")

@@ -18,9 +18,12 @@ Dead points (hvp_bench.rundir.is_dead) are marked: dead_depths per fit, dead per
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from expkit.results import write_csv_atomic
 from expkit.robust import ratio_fit
 from hvp_bench.rundir import is_dead, ok_times
 from hvp_bench.scaling import dead_columns, dead_points
@@ -146,18 +149,12 @@ def _method_order(column: pd.Series) -> pd.Series:
     return column.map(order).astype(np.int64)
 
 
-def write_peer_tables(run_dir, width: int | None = None, n_boot: int = 2000) -> dict[str, pd.DataFrame]:
+def write_peer_tables(run_dir: str | Path, runs: pd.DataFrame, width: int | None,
+                      n_boot: int = 2000) -> dict[str, pd.DataFrame]:
     """Writes peers_by_depth.csv, peers_per_layer.csv (each framework's best) and
-    peers_per_layer_plain.csv (PLAIN against each other) beside a run's runs.csv, from it alone;
-    returns them by file stem. A per-layer table with no method fitted on both sides (PyTorch
-    timed at one depth) is not written."""
-    from pathlib import Path
-
-    from expkit.results import write_csv_atomic
-    from hvp_bench.rundir import load_run
-
-    runs, meta = load_run(run_dir)
-    width = width or meta.get("config", {}).get("width")
+    peers_per_layer_plain.csv (PLAIN against each other) from the run's `runs` into `run_dir`;
+    returns them by file stem. A per-layer table with nothing fitted on both sides (PyTorch
+    timed at one depth) is not written, and an earlier one removed."""
     tables = {"peers_by_depth": by_depth(runs, width), "peers_per_layer": per_layer(runs, width, n_boot),
               "peers_per_layer_plain": per_layer(runs, width, n_boot, variants=PLAIN)}
     for stem, table in tables.items():
@@ -174,10 +171,12 @@ if __name__ == "__main__":  # re-derive a committed run's tables: python -m hvp_
 
     from expkit.lifecycle import note_rederived
     from expkit.provenance import git_state
+    from hvp_bench.rundir import load_run
 
-    state = git_state()
+    state = git_state()  # before writing: the rewritten files would make the tree read dirty
     for run_dir in sys.argv[1:]:
-        write_peer_tables(run_dir)
+        runs, meta = load_run(run_dir)
+        write_peer_tables(run_dir, runs, meta.get("config", {}).get("width"))
         note_rederived(run_dir, "peers_*.csv re-derived from runs.csv (like-for-like depths and choice); "
                                 "nothing re-measured", state)
         print(f"rewrote {run_dir}/peers_*.csv")

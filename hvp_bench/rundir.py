@@ -107,7 +107,11 @@ def repeat_of(runs: pd.DataFrame) -> pd.Series:
 
 def add_repeat_column(path: Path) -> Path:
     """`path` (a runs.csv), given a `repeat` column of 0s if it was written before repeats existed."""
-    if path.is_file() and path.stat().st_size and path.read_text().split("\n", 1)[0] == ",".join(COLUMNS[:-1]):
+    if not path.is_file():
+        return path
+    with open(path) as f:
+        header = f.readline().rstrip("\n")
+    if header == ",".join(COLUMNS[:-1]):
         write_csv_atomic(path, CsvLog(path, COLUMNS[:-1]).read().assign(**{REPEAT: 0})[COLUMNS])
     return path
 

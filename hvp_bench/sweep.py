@@ -189,7 +189,6 @@ class _Sweep:
     def _measure(self, worker: Worker, log: CsvLog, depth: int, width: int, points: list[Point], budget: int,
                  bar) -> None:
         todo, repeat = [(p.variant, p.method) for p in points], points[0].repeat
-        extra = (repeat,) if repeat else ()  # repeat 0 calls `measure` as a single-repeat run does
         shown = [0.0]
 
         def show(item) -> None:  # at most once a second: the bar must not compete with the timing
@@ -201,7 +200,7 @@ class _Sweep:
         while todo:
             try:
                 rows = worker.call(
-                    self.measure, self.config, depth, width, todo, budget, *extra,
+                    self.measure, self.config, depth, width, todo, budget, repeat,
                     item_timeout_s=self.config.point_timeout_s or None,
                     on_progress=show,
                 )

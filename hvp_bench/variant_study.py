@@ -64,7 +64,8 @@ def per_layer_costs(runs: pd.DataFrame, width: int | None = None, n_boot: int = 
         k = 1 if method in ("gradient", FLOOR_METHOD) else parse_variant(variant).vectors
         deepest = rows[(rows["variant"] == variant) & (rows["method"] == method)]
         deepest = deepest[deepest["depth"] == deepest["depth"].max()]
-        ratio = {"ratio": np.nan, "lo": np.nan, "hi": np.nan, "status": "no gradient"}
+        ratio = {**dict.fromkeys(("ratio", "lo", "hi", "rep_median", "rep_min", "rep_max"), np.nan),
+                 "status": "no gradient"}
         if best_grad is not None:
             ratio = ratio_fit(fit, boot, *gradients[best_grad])
             ratio = {**ratio, **{key: ratio[key] / k for key in ("ratio", "lo", "hi", "rep_median", "rep_min",
@@ -75,8 +76,8 @@ def per_layer_costs(runs: pd.DataFrame, width: int | None = None, n_boot: int = 
                     "per_vector_s": fit.slope / k, "status": fit.status, "rep_min_s": fit.rep_min,
                     "rep_max_s": fit.rep_max, "compile_s": float(pd.to_numeric(deepest["compile_s"]).max()),
                     "ratio": ratio["ratio"], "ratio_lo": ratio["lo"], "ratio_hi": ratio["hi"],
-                    "ratio_status": ratio["status"], "ratio_rep_median": ratio.get("rep_median", np.nan),
-                    "ratio_rep_min": ratio.get("rep_min", np.nan), "ratio_rep_max": ratio.get("rep_max", np.nan),
+                    "ratio_status": ratio["status"], "ratio_rep_median": ratio["rep_median"],
+                    "ratio_rep_min": ratio["rep_min"], "ratio_rep_max": ratio["rep_max"],
                     **dead_columns(dead[variant], method, depths),
                     "best_gradient_variant": best_grad[0] if best_grad else None})
     return pd.DataFrame(out)

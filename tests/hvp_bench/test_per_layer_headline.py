@@ -10,17 +10,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from expkit.claims import half_unit, matches
 from hvp_bench.headlines import PER_LAYER_ROWS
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "results" / "bench_per_layer_cpu"
 CELL = re.compile(r"([\d.]+)× \[([\d.]+), ([\d.]+)\]")
-
-
-def half(shown: float) -> float:
-    """Half a unit in the last place printed (one decimal from 10 on, two below)."""
-    return 0.05 if shown >= 10 else 0.005
-
 
 def repeat_slopes(runs: pd.DataFrame, variant: str, method: str) -> dict[int, float]:
     """repeat -> Theil-Sen slope of the per-depth median time against depth."""
@@ -32,8 +27,9 @@ def repeat_slopes(runs: pd.DataFrame, variant: str, method: str) -> dict[int, fl
     return out
 
 
-def quoted_table() -> dict[str, list[tuple[float, float, float]]]:
-    """README's table: row name -> [(median, lo, hi) of the homework's formulation, of the tuned one]."""
+def quoted_table() -> dict[str, list[tuple[str, str, str] | None]]:
+    """README's table: row name -> [(median, lo, hi) as printed, of the homework's formulation and of
+    the tuned one; None for the reference gradient]."""
     readme = (ROOT / "README.md").read_text()
     block = readme[readme.index("<!-- headlines:hvp_bench.per_layer_lines"):]
     block = block[:block.index("<!-- /headlines -->")]
@@ -41,7 +37,7 @@ def quoted_table() -> dict[str, list[tuple[float, float, float]]]:
     for line in block.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
         if len(cells) == 3 and CELL.match(cells[1]):
-            table[cells[0]] = [tuple(map(float, m.groups())) if (m := CELL.match(c)) else None for c in cells[1:]]
+            table[cells[0]] = [m.groups() if (m := CELL.match(c)) else None for c in cells[1:]]
     return table
 
 
@@ -65,5 +61,5 @@ def test_each_quoted_interval_holds_every_repeats_estimate():
             ratios = [s / gradient[r] for r, s in repeat_slopes(runs, variant, method).items()]
             assert len(ratios) >= 3
             for ratio in ratios:  # at the precision printed
-                assert lo - half(lo) <= ratio <= hi + half(hi), (name, variant, ratio, lo, hi)
-            assert abs(np.median(ratios) - median) <= half(median), (name, variant)
+                assert float(lo) - half_unit(lo) <= ratio <= float(hi) + half_unit(hi), (name, variant, ratio, lo, hi)
+            assert matches(median, float(np.median(ratios))), (name, variant)

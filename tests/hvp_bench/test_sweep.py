@@ -30,29 +30,29 @@ def keys(frame):
     return list(zip(frame["depth"], frame["width"], frame["variant"], frame["method"], frame["run_index"]))
 
 
-def crash_on_hvp_at_depth_3(config, depth, width, todo, budget):
+def crash_on_hvp_at_depth_3(config, depth, width, todo, budget, repeat=0):
     """Kills its worker while on hvp_rev_rev at depth 3, as the OOM killer would."""
     if depth == 3 and ("scan", "hvp_rev_rev") in todo:
         report(("scan", "hvp_rev_rev"))
         os._exit(137)
-    return measure_shape(config, depth, width, todo, budget)
+    return measure_shape(config, depth, width, todo, budget, repeat)
 
 
-def wrong_hvp_at_depth_3(config, depth, width, todo, budget):
+def wrong_hvp_at_depth_3(config, depth, width, todo, budget, repeat=0):
     """Measures, then calls hvp_rev_rev's values wrong at depth 3, as a failed value check would."""
-    rows = measure_shape(config, depth, width, todo, budget)
+    rows = measure_shape(config, depth, width, todo, budget, repeat)
     for row in rows:
         if depth == 3 and row["method"] == "hvp_rev_rev":
             row.update(status="wrong", max_rel_error=2.0, note="wrong values: pretend")
     return rows
 
 
-def hang_on_hvp_at_depth_3(config, depth, width, todo, budget):
+def hang_on_hvp_at_depth_3(config, depth, width, todo, budget, repeat=0):
     """Hangs while on hvp_rev_rev at depth 3."""
     if depth == 3 and ("scan", "hvp_rev_rev") in todo:
         report(("scan", "hvp_rev_rev"))
         time.sleep(3600)
-    return measure_shape(config, depth, width, todo, budget)
+    return measure_shape(config, depth, width, todo, budget, repeat)
 
 
 def test_plan_points_depth_then_width_sweep_each_with_the_floor():
