@@ -5,7 +5,8 @@
 The curvature study's network (width 16, fan-in init x 1.55, float64) at 250-1000 layers,
 its Hessian operator built three ways (`SETUPS`):
 - "tanh, sequential": the literal tanh GELU, blocks one vector at a time (how the
-  reference run in results/curvature was made: vmapped, that form is wrong);
+  reference run in results/curvature was made: vmapped, that form is wrong); this
+  study builds the two sequential setups itself, the library has no such switch;
 - "logistic, sequential": the logistic form, still one vector at a time (what the
   formulation alone costs);
 - "logistic, vmap": the logistic form with blocks vmapped (the default now).
@@ -23,13 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from curvature import density, trace
 from curvature.config import CurvatureConfig
-from curvature.problem import build_problem
+from curvature.problem import Problem, build_problem
 from expkit.provenance import environment_info
 from expkit.results import now_iso, write_csv_atomic, write_json_atomic
+from secondorder import density, trace
+from secondorder.model import MLP
+from secondorder.sizes import layer_sizes_for
 from secondorder.timing import time_interleaved
 
 SETUPS = {"tanh, sequential": ("tanh", "sequential"), "logistic, sequential": ("logistic", "sequential"),
@@ -37,14 +41,16 @@ SETUPS = {"tanh, sequential": ("tanh", "sequential"), "logistic, sequential": ("
 COLUMNS = ["depth", "params", "route", "hvps", "setup", "run", "time_s", "compile_s", "estimate", "max_rel_diff"]
 
 
-def routes(slq_probes: int, slq_steps: int, hutchpp_hvps: int) -> dict[str, tuple[int, Any]]:
-    """name -> (HVPs, route(op, key) -> a scalar estimate of the trace)."""
+def routes(slq_probes: int, slq_steps: int, hutchpp_hvps: int, sequential: bool = False) -> dict[str, tuple[int, Any]]:
+    """name -> (HVPs, route(op, key) -> a scalar estimate of the trace); `sequential`: SLQ's
+    probes one at a time (a sequential operator cannot be vmapped inside Lanczos's loop)."""
     def slq(op, key):
-        nodes, weights = density.slq(op, key, slq_probes, slq_steps)
+        vectors = jax.random.rademacher(key, (slq_probes, op.size), dtype=op.dtype)
+        nodes, weights = density.quadrature(op, vectors, slq_steps, batch=1 if sequential else None)
         return op.size * (nodes * weights).sum() / slq_probes
 
     def hutchpp(op, key):
-        return trace.hutchpp(op, key, hutchpp_hvps)
+        return trace.hutchpp(op, key, hutchpp_hvps)[0]
 
     return {"slq": (slq_probes * slq_steps, slq), "hutchpp": (hutchpp_hvps, hutchpp)}
 
@@ -55,10 +61,11 @@ def measure_depth(depth: int, runs: int, slq_probes: int = 10, slq_steps: int = 
     key = jax.random.PRNGKey(seed)
     rows = []
     with jax.enable_x64(True):
-        problems = {name: dataclasses.replace(build_problem(CurvatureConfig(gelu=gelu), depth), batching=batching)
-                    for name, (gelu, batching) in SETUPS.items()}
-        for route, (hvps, fn) in routes(slq_probes, slq_steps, hutchpp_hvps).items():
-            compiled = {name: problem.compile(fn, key) for name, problem in problems.items()}
+        problems = {name: _problem(depth, gelu, batching) for name, (gelu, batching) in SETUPS.items()}
+        for route, (hvps, _) in routes(slq_probes, slq_steps, hutchpp_hvps).items():
+            compiled = {name: problem.compile(routes(slq_probes, slq_steps, hutchpp_hvps,
+                                                     SETUPS[name][1] == "sequential")[route][1], key)
+                        for name, problem in problems.items()}
             calls = {name: (c, (key,)) for name, c in compiled.items()}
             times, _, outputs = time_interleaved(calls, runs, warmup=1, seed=[seed, depth])
             estimates = {name: float(out) for name, out in outputs.items()}
@@ -69,6 +76,29 @@ def measure_depth(depth: int, runs: int, slq_probes: int = 10, slq_steps: int = 
                           "run": i, "time_s": float(t), "compile_s": c.compile_s, "estimate": estimates[name],
                           "max_rel_diff": spread} for i, t in enumerate(times[name])]
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class _SequentialProblem(Problem):
+    """The same problem, its operator's blocks run one vector at a time (jax.custom_batching.sequential_vmap)."""
+
+    def operator(self, params, inputs):
+        op = super().operator(params, inputs)
+        return dataclasses.replace(op, matvec=jax.custom_batching.sequential_vmap(op.matvec))
+
+
+def _problem(depth: int, gelu: str, batching: str) -> Problem:
+    """The curvature study's network at `depth` with its GELU written `gelu`, blocks as `batching` says."""
+    config = CurvatureConfig()
+    problem = build_problem(config, depth)  # the logistic form, the library's choice under vmap
+    if gelu == "tanh":
+        model = MLP(jax.random.PRNGKey(config.seed), layer_sizes_for(depth, config.width, config.input_size,
+                    config.output_size), form="scan", init=config.init, init_scale=config.init_scale,
+                    dtype=jnp.float64)
+        problem = dataclasses.replace(problem, loss=model.loss)
+    if batching == "sequential":
+        problem = _SequentialProblem(**{f.name: getattr(problem, f.name) for f in dataclasses.fields(problem)})
+    return problem
 
 
 def summarize(rows: list[dict[str, Any]]):

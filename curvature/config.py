@@ -10,16 +10,16 @@ this module imports neither JAX nor matplotlib.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import ClassVar, Literal
 
 from expkit.config import Config, key, load_study, require
 from secondorder.sizes import layer_sizes_for, num_params
 
 TRACE_ESTIMATORS = ("hutchinson", "hutchpp", "xtrace")
 DIAG_ESTIMATORS = ("hutchinson", "xdiag")
-# The names of curvature.trace's and curvature.diagonal's ESTIMATORS and curvature.cost's
-# routes, here so that a config is checked without JAX; each of those registries is built
-# from these names and fails at import if one lacks its implementation.
+# The estimators of secondorder.trace and secondorder.diagonal this study runs, and
+# curvature.cost's routes, here so that a config is checked without JAX (their order
+# fixes each estimator's random keys).
 COST_ROUTES = ("hvp", "lanczos", "power", "slq", *(f"trace_{name}" for name in TRACE_ESTIMATORS),
                "dense_hessian", "dense_eigvalsh")
 # Every trace budget must split evenly: Hutch++ spends a third on its sketch, a third on
@@ -35,6 +35,11 @@ class CurvatureConfig(Config):
     dense answer) runs at `study_depth`; the cost sweep times the dense route and the
     matrix-free routes at every depth of `cost_depths`.
     """
+
+    # Keys that went, with the value that means today's behaviour. The estimators vmap
+    # blocks of products, and the library runs the task's tanh GELU in its logistic form
+    # there (`MLP.vmap_safe`: XLA:CPU differentiates the tanh form wrongly under vmap).
+    RETIRED: ClassVar[dict] = {"gelu": ("logistic", "the GELU runs in its logistic form wherever products are vmapped")}
 
     # Which study a config file describes: "task" (this class) or "trained"
     # (curvature.trained_config.TrainedConfig); see `load`.
@@ -54,19 +59,13 @@ class CurvatureConfig(Config):
     # gives a data batch worth sharding across `devices`.
     inputs: Literal["ones", "normal"] = "ones"
     batch: int = key(1, ge=1)
-    # Devices the data batch is sharded over (shard_map, psum of the per-shard losses);
-    # needs batch % devices == 0. On CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N.
+    # Devices the data batch is sharded over (its rows split, XLA partitions the loss and
+    # every product; secondorder.operators.shard_batch); needs batch % devices == 0. On CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N.
     devices: int = key(1, ge=1)
     dtype: Literal["float64", "float32"] = "float64"
     # How v -> Hv is composed: one linearization of grad f reused for every vector
     # (the many-vectors-at-one-point case), or a fresh fwd-over-rev / rev-over-rev HVP.
     hvp: Literal["linearize", "fwd_rev", "rev_rev"] = "linearize"
-    # The GELU's form: "logistic" writes the task's tanh GELU as z * sigmoid(2u), the same
-    # function, whose blocks of products are vmapped (the estimators and SLQ's probes run
-    # batched); "tanh" is the task's literal form, which XLA:CPU differentiates wrongly
-    # under vmap on saturated units (docs/xla_cpu_tanh_jvp.md), so its blocks run one
-    # vector at a time. Runs made before this key existed used "tanh".
-    gelu: Literal["logistic", "tanh"] = "logistic"
 
     # --- the study at one dense-checkable depth -----------------------------------------
     # P = 8208 at width 16: eigvalsh of the dense float64 Hessian takes about a minute on

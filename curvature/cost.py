@@ -1,8 +1,8 @@
 """What each route to the curvature costs at one depth: time, compile time, memory, and its answer.
 
 Routes (all on the same Problem, each compiled ahead of time, warmed up, then timed
-with `block_until_ready` by hvp_bench's harness, which also refuses a recompile in
-the timed loop):
+with `block_until_ready` by the library's harness, secondorder.timing, under its
+transfer guard):
 
 | route              | computes                                            | HVPs          |
 |--------------------|-----------------------------------------------------|---------------|
@@ -34,11 +34,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from curvature import density, eigen, trace
 from curvature.batching import block_check, dense_check, is_wrong
-from curvature.config import COST_ROUTES
-from expkit.worker import one_line
+from curvature.config import COST_ROUTES, TRACE_ESTIMATORS
 from curvature.problem import Problem
+from expkit.worker import one_line
+from secondorder import density, lanczos, trace
 from secondorder.timing import memory_of, time_compiled
 
 COST_COLUMNS = ["depth", "params", "route", "run", "status", "time_s", "compile_s", "memory_bytes", "note"]
@@ -61,24 +61,25 @@ def _lanczos(config, size: int):
     k = config.top_k
 
     def run(op, key):
-        return eigen.extreme_eigenvalues(op, key, config.lanczos_steps, k)
+        return lanczos.ritz_values(op, jax.random.normal(key, (op.size,), op.dtype), config.lanczos_steps)
 
     def values(out):
-        top, bottom = (np.asarray(a) for a in out)
-        return {**{f"top_{i + 1}": float(top[-1 - i]) for i in range(k)},
-                **{f"bottom_{i + 1}": float(bottom[i]) for i in range(k)}}
+        ritz = np.asarray(out)
+        return {**{f"top_{i + 1}": float(ritz[-1 - i]) for i in range(k)},
+                **{f"bottom_{i + 1}": float(ritz[i]) for i in range(k)}}
     return run, values
 
 
 def _power(config, size: int):
     def run(op, key):
-        return eigen.power_iteration(op, jax.random.normal(key, (op.size,), op.dtype), config.power_steps)[-1]
+        return lanczos.power_iteration(op, jax.random.normal(key, (op.size,), op.dtype), config.power_steps)[-1]
     return run, lambda out: {"dominant": float(out)}
 
 
 def _slq(config, size: int):
     def run(op, key):
-        return density.slq(op, key, config.slq_probes, config.slq_steps, config.probe_batch)
+        vectors = jax.random.rademacher(key, (config.slq_probes, op.size), dtype=op.dtype)
+        return density.quadrature(op, vectors, config.slq_steps, config.probe_batch)
 
     def values(out):
         nodes, weights = density.spectral_measure(*out)
@@ -93,7 +94,7 @@ def _trace(name: str):
 
     def route(config, size: int):
         def run(op, key):
-            return estimator(op, key, config.cost_trace_hvps)
+            return estimator(op, key, config.cost_trace_hvps)[0]
         return run, lambda out: {"trace": float(out)}
     return route
 
@@ -102,7 +103,7 @@ def _trace(name: str):
 # names are curvature.config's COST_ROUTES (the dense routes are timed apart, below).
 MATRIX_FREE: dict[str, Callable[[Any, int], tuple[Callable, Callable[[Any], dict[str, float]]]]] = {
     "hvp": _hvp, "lanczos": _lanczos, "power": _power, "slq": _slq,
-    **{f"trace_{name}": _trace(name) for name in trace.ESTIMATORS},
+    **{f"trace_{name}": _trace(name) for name in TRACE_ESTIMATORS},
 }
 
 

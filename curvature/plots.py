@@ -17,7 +17,7 @@ from matplotlib.ticker import NullLocator
 
 from expkit.figures import save_figure
 from curvature import analysis
-from curvature.density import gaussian_density, spectral_measure
+from secondorder.density import gaussian_density, spectral_measure
 
 _LABELS = {"hutchinson": "Hutchinson", "hutchpp": "Hutch++", "xtrace": "XTrace"}
 _ROUTES = {"lanczos": "Lanczos top-k + bottom-k", "slq": "SLQ density", "trace_hutchpp": "Hutch++ trace",

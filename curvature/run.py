@@ -54,8 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     config = load(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
     record = RunRecord.open(out, config)
-    if config.study == "task" and record.previous is not None and "gelu" not in record.previous.get("config", {}):
-        raise ConfigError(f"{out} holds a run made before the config key 'gelu' (in the tanh form); use another --out")
     if args.dry_run:
         return dry_run(config, out)
     import jax

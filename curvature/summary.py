@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from curvature import analysis
-from curvature.density import spectral_measure, wasserstein1
+from secondorder.density import spectral_measure
+from secondorder.wasserstein import wasserstein1
 
 # The targets.
 GOALS = {"top_k_rel_error": 1e-6, "lanczos_max_hvps": 100, "hutchpp_gain": 10.0, "w1_fraction": 0.01,

@@ -60,7 +60,7 @@ class TrainedConfig(Config):
     # spaced geometrically (dense early, where the sharpness moves fastest).
     log_points: int = key(100, ge=1)
     sharpness_lanczos_steps: int = key(30, ge=1)
-    # Devices the training batch is sharded over (shard_map; train_images % devices == 0).
+    # Devices the training batch is sharded over (rows split; train_images % devices == 0).
     # On CPU, XLA_FLAGS=--xla_force_host_platform_device_count=N.
     devices: int = key(1, ge=1)
     # --- the exact answer -----------------------------------------------------------------

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from expkit.figures import save_figure
-from curvature.density import gaussian_density
+from secondorder.density import gaussian_density
 
 _MATRIX = {"hessian": "Hessian", "ggn": "Gauss-Newton (GGN)"}
 _TRACE = {"hutchpp": "Hutch++", "xtrace": "XTrace"}

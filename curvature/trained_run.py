@@ -127,7 +127,7 @@ def _measure(config, out: Path, logs: dict[str, CsvLog], left: list[tuple], bar)
             arrays, facts = ts.exact(setup, params, ci, matrix)
             write_csv_atomic(spectrum_file(out, name, matrix),
                              pd.DataFrame({"index": range(len(arrays["eigenvalue"])), **arrays}))
-            logs["exact"].append([{"checkpoint": name, "matrix": matrix, **facts}])
+            logs["exact"].append([{"checkpoint": name, "matrix": matrix, **{k: facts[k] for k in EXACT_FACTS}}])
         else:
             spectrum = pd.read_csv(spectrum_file(out, name, matrix))
             if stage == "lanczos":

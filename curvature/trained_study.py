@@ -1,9 +1,10 @@
 """The trained-network study's units: at one checkpoint, one matrix, the exact answer or one estimator.
 
-The witness is kept apart from what it checks: the exact spectrum, trace and diagonal
-come from the dense matrix (built column by column from products with unit vectors)
-and NumPy's LAPACK `eigvalsh`; the estimators see only the matrix-free operator. Each
-function returns plain rows; curvature/trained_run.py writes them.
+The witness is kept apart from what it checks (curvature.exact): the exact spectrum,
+trace and diagonal come from the dense matrix (built column by column from products with
+unit vectors, secondorder.dense) and NumPy's LAPACK `eigvalsh`; the estimators are the
+library's (secondorder) and see only the matrix-free operator. Each function returns
+plain rows; curvature/trained_run.py writes them.
 
 Random keys derive from the config's seed, the checkpoint, the matrix, the estimator
 and the repetition, so a resumed run draws exactly the probes the uninterrupted one
@@ -18,14 +19,16 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from matfree import stochtrace
 
-from curvature import density, diagonal, trace
-from curvature.classifier import Classifier, dense_matrix, make_products, operator
-from curvature.deflation import deflated_quadrature, ritz_pairs
+from curvature.classifier import Classifier, operator
 from curvature.digits import Split
+from curvature.exact import exact_spectrum
+from curvature.repetitions import diag_repetitions, trace_repetitions, with_columns
+from curvature.routes import Compiled, compile_route, study_key
 from curvature.trained_config import DIAG_ESTIMATORS, MATRICES, TRACE_ESTIMATORS
-from secondorder.operator import data_mesh, place_batch
+from secondorder import density, diagonal, lanczos, trace
+from secondorder.dense import dense_matrix
+from secondorder.operators import data_mesh, shard_batch
 
 SPECTRUM_COLUMNS = ["index", "eigenvalue", "diagonal"]
 EIGEN_COLUMNS = ["checkpoint", "matrix", "which", "rank", "hvps", "value", "exact", "rel_error",
@@ -41,40 +44,30 @@ class Setup:
     def __init__(self, config, split: Split):
         self.config = config
         self.net = Classifier(config.sizes)
-        mesh = data_mesh(config.devices)
-        self.x, self.y = (place_batch(jnp.asarray(a), mesh) for a in (split.x_train, split.y_train))
-        self.products = make_products(self.net, len(split.y_train), mesh)
-        self._cache: dict[tuple, Any] = {}
+        self.data = shard_batch((jnp.asarray(split.x_train), jnp.asarray(split.y_train)), data_mesh(config.devices))
+        self._cache: dict[tuple, Compiled] = {}
 
-    def route(self, name: str, matrix: str, fn):
-        """`fn(operator, *args)` jitted as a function of (params, *args); compiled once per (name, matrix)."""
+    def route(self, name: str, matrix: str, fn, params, *args):
+        """`fn(operator, *args)` on `matrix` at `params`, compiled once per (name, matrix) for every checkpoint."""
         key = (name, matrix)
         if key not in self._cache:
-            product = self.products[matrix]
-            self._cache[key] = jax.jit(lambda params, x, y, *args: fn(operator(product, params, x, y), *args))
-        compiled = self._cache[key]
-        return lambda params, *args: compiled(params, self.x, self.y, *args)
+            def make_operator(params, x, y):
+                return operator(self.net, matrix, params, x, y)
+
+            self._cache[key] = compile_route(make_operator, fn, self.data, params, *args, bind_params=False)
+        return self._cache[key](params, *args)
 
     def dense(self, matrix: str, params) -> np.ndarray:
-        key = ("dense", matrix)
-        if key not in self._cache:
-            product, block = self.products[matrix], self.config.hessian_block
-            self._cache[key] = jax.jit(lambda params, x, y: dense_matrix(product, params, x, y, block))
-        return np.asarray(self._cache[key](params, self.x, self.y), np.float64)
+        return np.asarray(self.route("dense", matrix, lambda op: dense_matrix(op, self.config.hessian_block), params),
+                          np.float64)
 
     def product(self, matrix: str, params, v) -> np.ndarray:
         """One product M v, not vmapped: the witness for the blocked dense matrix."""
-        key = ("single", matrix)
-        if key not in self._cache:
-            self._cache[key] = jax.jit(self.products[matrix])
-        return np.asarray(self._cache[key](params, v, self.x, self.y), np.float64)
+        return np.asarray(self.route("single", matrix, lambda op, v: op.matvec(v), params, v), np.float64)
 
 
 def _key(config, *path: int) -> jax.Array:
-    key = jax.random.PRNGKey(config.seed)
-    for i in path:
-        key = jax.random.fold_in(key, i)
-    return key
+    return study_key(config.seed, *path)
 
 
 def _start(setup: Setup, ci: int, matrix: str) -> jax.Array:
@@ -85,37 +78,35 @@ def _start(setup: Setup, ci: int, matrix: str) -> jax.Array:
 def exact(setup: Setup, params, ci: int, matrix: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The dense matrix's eigenvalues (ascending) and diagonal, and facts about it and its checks."""
     config = setup.config
+    params = jnp.asarray(params)
     start = time.perf_counter()
     m = setup.dense(matrix, params)
     built = time.perf_counter() - start
     v = np.asarray(jax.random.normal(_key(config, 5, ci), (m.shape[0],), jnp.float64))
     single = setup.product(matrix, params, jnp.asarray(v))
     start = time.perf_counter()
-    ev = np.linalg.eigvalsh(m)
+    arrays, facts = exact_spectrum(m)
     solved = time.perf_counter() - start
-    diag = np.diag(m).copy()
+    ev = arrays["eigenvalue"]
     scale = float(np.abs(ev).max())
     band = config.negative_band * scale
-    facts = {
-        "params": int(m.shape[0]), "trace": float(np.trace(m)), "trace_from_eigenvalues": float(ev.sum()),
-        "lambda_max": float(ev[-1]), "lambda_min": float(ev[0]), "frobenius": float(np.linalg.norm(m)),
-        "hutchinson_variance": trace.hutchinson_variance(m, diag),
+    facts.update({
         # Below -band: negative curvature that is not round-off of a zero.
         "negative_fraction": float(np.mean(ev < -band)), "positive_fraction": float(np.mean(ev > band)),
         "near_zero_fraction": float(np.mean(np.abs(ev) <= 1e-10 * scale)),
-        # Checks of the dense matrix: symmetric, and M v equal to one (not vmapped) product.
-        "max_asymmetry": float(np.abs(m - m.T).max() / scale),
+        # The dense matrix against one (not vmapped) product.
         "dense_vs_single_product": float(np.linalg.norm(m @ v - single) / np.linalg.norm(single)),
         "build_s": round(built, 2), "eigvalsh_s": round(solved, 2),
-    }
-    return {"eigenvalue": ev, "diagonal": diag}, facts
+    })
+    return arrays, facts
 
 
 def lanczos_rows(setup: Setup, params, ci: int, name: str, matrix: str, eigenvalues: np.ndarray) -> list[dict]:
     """The top-k and bottom-k Ritz values after `lanczos_steps` steps against the exact eigenvalues."""
     config, k = setup.config, setup.config.top_k
-    run = setup.route("ritz", matrix, lambda op, v0: ritz_pairs(op, v0, config.lanczos_steps))
-    values, _, residuals = (np.asarray(a, np.float64) for a in run(params, _start(setup, ci, matrix)))
+    values, _, residuals = (np.asarray(a, np.float64) for a in setup.route(
+        "ritz", matrix, lambda op, v0: lanczos.ritz_pairs(op, v0, config.lanczos_steps), jnp.asarray(params),
+        _start(setup, ci, matrix)))
     ev = np.asarray(eigenvalues)
     scale = np.abs(ev).max()
     rows = []
@@ -129,45 +120,37 @@ def lanczos_rows(setup: Setup, params, ci: int, name: str, matrix: str, eigenval
     return rows
 
 
-def _xtrace_with_error(op, key, num_matvecs: int):
-    """XTrace (as curvature.trace.xtrace) and matfree's standard error of its leave-one-out estimates."""
-    sampler = stochtrace.sampler_normal(jnp.zeros((op.size,), op.dtype), num=num_matvecs // 2)
-    return stochtrace.estimator_leave_one_out_mean_and_sem(stochtrace.leave_one_out_xtrace(), sampler)(op.matvec, key)
+# What each repeated estimate is: (key path prefix, library estimators, their names in the
+# config (fixing the keys), budget and repetitions in the config, rows, columns).
+_REPEATED = {
+    "trace": (1, trace.ESTIMATORS, TRACE_ESTIMATORS, "trace_hvps", "trace_reps", trace_repetitions, TRACE_COLUMNS),
+    "diag": (2, diagonal.ESTIMATORS, DIAG_ESTIMATORS, "diag_hvps", "diag_reps", diag_repetitions, DIAG_COLUMNS),
+}
+
+
+def _repeated(kind: str, setup: Setup, params, ci: int, name: str, matrix: str, estimator: str, exact) -> list[dict]:
+    path, estimators, names, budget, reps, repetitions, columns = _REPEATED[kind]
+    config, params = setup.config, jnp.asarray(params)
+    m = getattr(config, budget)
+    keys = [_key(config, path, ci, MATRICES.index(matrix), names.index(estimator), rep)
+            for rep in range(getattr(config, reps))]
+
+    def run(key):
+        return setup.route(f"{kind}_{estimator}", matrix, lambda op, key: estimators[estimator](op, key, m),
+                           params, key)
+
+    return with_columns(repetitions(run, keys, exact), columns, checkpoint=name, matrix=matrix, estimator=estimator,
+                        hvps=m)
 
 
 def trace_rows(setup: Setup, params, ci: int, name: str, matrix: str, estimator: str, exact_trace: float) -> list[dict]:
-    """`trace_reps` independent estimates by one estimator, `trace_hvps` products each."""
-    config, m = setup.config, setup.config.trace_hvps
-    if estimator == "xtrace":
-        run = setup.route("trace_xtrace", matrix, lambda op, key: _xtrace_with_error(op, key, m))
-    else:
-        run = setup.route(f"trace_{estimator}", matrix,
-                          lambda op, key: (trace.ESTIMATORS[estimator](op, key, m), jnp.nan))
-    rows = []
-    for rep in range(config.trace_reps):
-        key = _key(config, 1, ci, MATRICES.index(matrix), TRACE_ESTIMATORS.index(estimator), rep)
-        start = time.perf_counter()
-        value, sem = (float(a) for a in run(params, key))
-        rows.append({"checkpoint": name, "matrix": matrix, "estimator": estimator, "hvps": m, "rep": rep,
-                     "estimate": value, "own_sem": sem, "exact": exact_trace,
-                     "seconds": round(time.perf_counter() - start, 3)})
-    return rows
+    """`trace_reps` independent estimates by one estimator, `trace_hvps` products each, with their own standard errors."""
+    return _repeated("trace", setup, params, ci, name, matrix, estimator, exact_trace)
 
 
 def diag_rows(setup: Setup, params, ci: int, name: str, matrix: str, estimator: str, exact_diag: np.ndarray) -> list[dict]:
     """`diag_reps` estimates of the diagonal: relative 2-norm error and largest entry error."""
-    config, m = setup.config, setup.config.diag_hvps
-    run = setup.route(f"diag_{estimator}", matrix, lambda op, key: diagonal.ESTIMATORS[estimator](op, key, m))
-    rows = []
-    for rep in range(config.diag_reps):
-        key = _key(config, 2, ci, MATRICES.index(matrix), DIAG_ESTIMATORS.index(estimator), rep)
-        start = time.perf_counter()
-        est = np.asarray(run(params, key), np.float64)
-        rows.append({"checkpoint": name, "matrix": matrix, "estimator": estimator, "hvps": m, "rep": rep,
-                     "rel_error": float(np.linalg.norm(est - exact_diag) / np.linalg.norm(exact_diag)),
-                     "max_abs_error": float(np.abs(est - exact_diag).max()),
-                     "seconds": round(time.perf_counter() - start, 3)})
-    return rows
+    return _repeated("diag", setup, params, ci, name, matrix, estimator, exact_diag)
 
 
 def slq_measures(setup: Setup, params, ci: int, matrix: str) -> tuple[list[dict], dict[str, Any]]:
@@ -176,31 +159,27 @@ def slq_measures(setup: Setup, params, ci: int, matrix: str) -> tuple[list[dict]
     Each method's weights sum to 1 over its rows (the estimated spectral measure). The
     deflated method's exact Ritz pairs are the rows with probe = -1.
     """
-    config, p = setup.config, setup.net.size
-    probes = jax.random.rademacher(_key(config, 4, ci, MATRICES.index(matrix)), (config.slq_probes, p),
+    config, params = setup.config, jnp.asarray(params)
+    probes = jax.random.rademacher(_key(config, 4, ci, MATRICES.index(matrix)), (config.slq_probes, setup.net.size),
                                    dtype=jnp.float64)
     start = time.perf_counter()
-    plain = setup.route("slq", matrix, lambda op, v: density.quadrature(op, v, config.slq_steps))
-    nodes, weights = (np.asarray(a, np.float64) for a in plain(params, probes))
-    rows = [{"method": "slq", "probe": i, "node": float(x), "weight": float(w) / config.slq_probes}
-            for i in range(nodes.shape[0]) for x, w in zip(nodes[i], weights[i])]
+    plain = setup.route("slq", matrix, lambda op, v: density.slq(op, v, config.slq_steps), params, probes)
+    rows = _rows("slq", plain)
     facts: dict[str, Any] = {"slq_s": round(time.perf_counter() - start, 2), "deflated": 0}
     if config.deflate:
         start = time.perf_counter()
-        pairs = setup.route("ritz", matrix, lambda op, v0: ritz_pairs(op, v0, config.lanczos_steps))
-        values, vectors, residuals = (np.asarray(a, np.float64) for a in pairs(params, _start(setup, ci, matrix)))
-        scale = np.abs(values).max()
-        by_size = [i for i in np.argsort(-np.abs(values)) if residuals[i] <= config.deflate_tol * scale]
-        keep = np.asarray(by_size[:config.deflate], int)
-        basis = np.zeros((config.deflate, p))  # zero rows pad to a fixed shape: one compile
-        basis[:len(keep)] = vectors[keep]
-        deflated = setup.route("deflated_slq", matrix,
-                               lambda op, b, v: deflated_quadrature(op, b, v, config.slq_steps))
-        nodes, weights = (np.asarray(a, np.float64) for a in deflated(params, jnp.asarray(basis), probes))
-        d = len(keep)
-        rows += [{"method": "deflated", "probe": -1, "node": float(values[i]), "weight": 1.0 / p} for i in keep]
-        rows += [{"method": "deflated", "probe": i, "node": float(x), "weight": float(w) * (p - d) / (p * config.slq_probes)}
-                 for i in range(nodes.shape[0]) for x, w in zip(nodes[i], weights[i])]
-        facts.update(deflated=d, deflated_max_residual=float(residuals[keep].max() / scale) if d else 0.0,
+        deflated = setup.route("deflated_slq", matrix, lambda op, v, v0: density.deflated_slq(
+            op, v, v0, config.slq_steps, config.deflate, config.lanczos_steps, config.deflate_tol),
+            params, probes, _start(setup, ci, matrix))
+        d = int(np.sum((np.asarray(deflated.probe) == -1) & (np.asarray(deflated.weights) > 0)))
+        rows += _rows("deflated", deflated)
+        facts.update(deflated=d, deflated_max_residual=float(deflated.max_residual),
                      deflated_slq_s=round(time.perf_counter() - start, 2))
     return rows, facts
+
+
+def _rows(method: str, measure: density.SpectralDensity) -> list[dict]:
+    """The measure's points as rows, less the padding of deflated Ritz values that were not accepted."""
+    return [{"method": method, "probe": int(p), "node": float(x), "weight": float(w)}
+            for p, x, w in zip(np.asarray(measure.probe), np.asarray(measure.nodes, np.float64),
+                               np.asarray(measure.weights, np.float64)) if p >= 0 or w > 0]

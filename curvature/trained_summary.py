@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from curvature import spectra
-from curvature.density import wasserstein1
+from secondorder.wasserstein import gaussian_w1, point_mass_w1, wasserstein1
 
 # The targets.
 GOALS = {"top_k_rel_error": 1e-6, "w1_fraction_of_best_baseline": 0.1}
@@ -39,7 +39,7 @@ def density_numbers(rows: pd.DataFrame, eigenvalues: np.ndarray, band: float, k:
     ev = np.asarray(eigenvalues, np.float64)
     x, w = rows["node"].to_numpy(np.float64), rows["weight"].to_numpy(np.float64)
     w1 = wasserstein1(x, w, ev, np.ones_like(ev))
-    best = min(spectra.point_mass_w1(ev), spectra.gaussian_w1(ev, ev.mean(), ev.std()))
+    best = min(point_mass_w1(ev), gaussian_w1(ev, ev.mean(), ev.std()))
     cut = -band * np.abs(ev).max()
     neg_est, neg_exact = spectra.mass_below(x, w, cut), float(np.mean(ev < cut))
     out_est, out_exact = spectra.outlier_mass(x, w, ev, k)
@@ -86,8 +86,8 @@ def summarize(out: Path, config) -> tuple[dict[str, Any], pd.DataFrame]:
             for est, g in diag[(diag["checkpoint"] == name) & (diag["matrix"] == matrix)].groupby("estimator"):
                 row[f"diag_{est}_rel_error"] = float(g["rel_error"].mean())
             measures = pd.read_csv(out / f"slq_{name}_{matrix}.csv")
-            row["w1_point_mass"] = spectra.point_mass_w1(ev)
-            row["w1_gaussian"] = spectra.gaussian_w1(ev, ev.mean(), ev.std())
+            row["w1_point_mass"] = point_mass_w1(ev)
+            row["w1_gaussian"] = gaussian_w1(ev, ev.mean(), ev.std())
             for method, g in measures.groupby("method"):
                 for key, value in density_numbers(g, ev, config.negative_band, config.top_k).items():
                     row[f"{method}_{key}"] = value

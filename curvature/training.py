@@ -18,10 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from curvature import eigen
-from curvature.classifier import Classifier, cross_entropy_sum, make_loss, make_products, operator
+from curvature.classifier import Classifier, mean_cross_entropy, operator
 from curvature.digits import Split
-from secondorder.operator import data_mesh, place_batch
+from secondorder.lanczos import ritz_values
+from secondorder.operators import data_mesh, shard_batch
 
 LOG_COLUMNS = ["step", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "grad_norm",
                "hessian_max", "hessian_min", "ggn_max"]
@@ -40,11 +40,9 @@ def train(config, split: Split) -> tuple[list[dict], dict[str, np.ndarray]]:
     come from `config.sharpness_lanczos_steps` Lanczos steps from one fixed start vector.
     """
     net = Classifier(config.sizes)
-    mesh = data_mesh(config.devices)
-    x, y = (place_batch(jnp.asarray(a), mesh) for a in (split.x_train, split.y_train))
+    x, y = shard_batch((jnp.asarray(split.x_train), jnp.asarray(split.y_train)), data_mesh(config.devices))
     x_test, y_test = jnp.asarray(split.x_test), jnp.asarray(split.y_test)
-    loss = make_loss(net, len(split.y_train), mesh)
-    products = make_products(net, len(split.y_train), mesh)
+    loss = net.loss
     optimiser = optax.sgd(config.learning_rate)
     params = net.init(jax.random.PRNGKey(config.seed))
     state = optimiser.init(params)
@@ -61,12 +59,12 @@ def train(config, split: Split) -> tuple[list[dict], dict[str, np.ndarray]]:
         value, grads = jax.value_and_grad(loss)(params, x, y)
         logits = net.apply(params, x_test)
         k = config.sharpness_lanczos_steps
-        h_top, h_bottom = _extremes(operator(products["hessian"], params, x, y), start, k)
-        g_top, _ = _extremes(operator(products["ggn"], params, x, y), start, k)
+        h_ritz = ritz_values(operator(net, "hessian", params, x, y), start, k)
+        g_ritz = ritz_values(operator(net, "ggn", params, x, y), start, k)
         return {"train_loss": value, "train_accuracy": _accuracy(net.apply(params, x), y),
-                "test_loss": cross_entropy_sum(logits, y_test) / len(split.y_test),
+                "test_loss": mean_cross_entropy(logits, y_test),
                 "test_accuracy": _accuracy(logits, y_test), "grad_norm": jnp.linalg.norm(grads),
-                "hessian_max": h_top, "hessian_min": h_bottom, "ggn_max": g_top}
+                "hessian_max": h_ritz[-1], "hessian_min": h_ritz[0], "ggn_max": g_ritz[-1]}
 
     logged = set(log_steps(config.steps, config.log_points, config.checkpoints).tolist())
     names = dict(zip(config.checkpoints, config.checkpoint_names))
@@ -80,11 +78,6 @@ def train(config, split: Split) -> tuple[list[dict], dict[str, np.ndarray]]:
         if t < config.steps:
             params, state = step(params, state)
     return rows, saved
-
-
-def _extremes(op, start, steps: int):
-    ritz = jnp.linalg.eigvalsh(eigen.tridiagonal(*eigen.lanczos(op, start, steps)))
-    return ritz[-1], ritz[0]
 
 
 def _accuracy(logits, labels):

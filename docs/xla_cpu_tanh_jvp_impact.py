@@ -24,8 +24,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from expkit.provenance import environment_info  # noqa: E402
 from expkit.results import now_iso, write_csv_atomic, write_json_atomic  # noqa: E402
-from secondorder.methods import hvp_fwd_rev  # noqa: E402
-from secondorder.model import MLP, layer_sizes_for  # noqa: E402
+from secondorder.products import hvp_fwd_rev  # noqa: E402
+from secondorder.model import MLP  # noqa: E402
+from secondorder.sizes import layer_sizes_for  # noqa: E402
 from tests.helpers.long_double import mlp_hvp, relative_error  # noqa: E402
 
 

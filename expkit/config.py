@@ -62,8 +62,24 @@ def read_raw(path: str | Path | None = None, overrides: typing.Sequence[str] = (
     return raw
 
 
+def without_retired(cls: type, raw: dict[str, Any]) -> dict[str, Any]:
+    """`raw` less the keys `cls` has retired (its `RETIRED`: key -> (the value that still
+    means today's behaviour, why it went)); a retired key set to anything else is an error.
+
+    Raises:
+      ConfigError: a retired key with a value whose behaviour is gone.
+    """
+    retired = getattr(cls, "RETIRED", {})
+    for key in set(raw) & set(retired):
+        value, why = retired[key]
+        if raw[key] != value:
+            raise ConfigError(f"config key {key!r} is retired ({why}); {key} = {raw[key]!r} can no longer be run")
+    return {k: v for k, v in raw.items() if k not in retired}
+
+
 def config_from_dict(cls: type, raw: dict[str, Any]):
     """Validates `raw` against the fields of dataclass `cls` and builds it."""
+    raw = without_retired(cls, raw)
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - fields)
     if unknown:

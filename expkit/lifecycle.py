@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from expkit.config import ConfigError, config_to_dict
+from expkit.config import ConfigError, config_to_dict, without_retired
 from expkit.results import CsvLog, now_iso, prepare_out_dir, write_json_atomic
 
 STATUSES = ("running", "ok", "failed", "diverged", "interrupted", "error")
@@ -68,8 +68,9 @@ def resumable_meta(out_dir: str | Path, config, keys: Sequence[str] | None = Non
     except (OSError, ValueError, KeyError, TypeError):
         raise ConfigError(f"{path} is not a run's meta.json; use another --out") from None
     new = config_to_dict(config)
-    # A key added after the run was made counts as having its default value there.
-    old = {**config_to_dict(type(config)()), **old}
+    # A key added after the run was made counts as having its default value there; a key
+    # retired since is dropped where its value is today's behaviour.
+    old = {**config_to_dict(type(config)()), **without_retired(type(config), old)}
     for key in keys if keys is not None else sorted(set(old) | set(new)):
         if old.get(key) != new.get(key):
             raise ConfigError(

@@ -1,7 +1,8 @@
 """The tables and figures `hvp-bench` writes beside a run: compile times, HVP cost in
 gradients (per depth, above the floor, per layer), and, with several variants, the
 variant study (hvp_bench.variant_study); with PyTorch's variants among them, JAX against
-PyTorch (hvp_bench.peer_tables). Everything is derived from runs.csv alone. Per-depth
+PyTorch (hvp_bench.peer_tables); with a "-tree" variant beside its flat twin, the pytree
+path's paired ratio (hvp_bench.paired). Everything is derived from runs.csv alone. Per-depth
 tables have a `dead` column naming the methods whose result there was all zero or
 non-finite ("all" where every one was); per-layer tables count the dead depths fitted."""
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from expkit.results import write_csv_atomic
-from hvp_bench import peer_tables, variant_study
+from hvp_bench import paired, peer_tables, variant_study
 from hvp_bench.config import FLOOR_METHOD
 from hvp_bench.plots import save_figure, title
 from hvp_bench.rundir import load_run, split_sweeps, variants_of
@@ -56,6 +57,12 @@ def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
     if len(per_layer):
         text += _show("per extra layer: seconds, and in gradients (95% bootstrap CIs)", per_layer.set_index("method"))
         write_csv_atomic(run_dir / "per_layer.csv", per_layer)
+    if pairs := paired.tree_pairs(list(variants_of(meta, all_runs))):
+        table = pd.concat([paired.paired_ratios(all_runs, tree, flat, n_boot=n_boot) for tree, flat in pairs])
+        write_csv_atomic(run_dir / "pytree_over_flat.csv", table)
+        text += _show("the parameters as a pytree over one flat vector: time per call, paired within each round "
+                      "(95% bootstrap CI over repeats and rounds; range of the repeats' medians)",
+                      table.set_index(["numerator", "method", "depth"]).drop(columns=["denominator", "width", "level"]))
     if len(variants_of(meta, all_runs)) > 1 and all_runs["depth"].nunique() >= 2:
         costs = variant_study.per_layer_costs(all_runs, meta.get("config", {}).get("width"), n_boot)
         best = variant_study.best_per_method(costs)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
 from expkit.config import Config, ConfigError, config_to_dict, key, load_config, require
-from secondorder.method_names import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
-from secondorder.variants import parse_variant
+from secondorder.methods import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
+from hvp_bench.variants import parse_variant
 
 __all__ = ["FLOOR_METHOD", "METHOD_NAMES", "TASK_METHODS", "ConfigError", "HVPConfig", "config_to_dict", "load_config"]
 
@@ -27,6 +27,10 @@ class HVPConfig(Config):
     The model is the task's MLP: `layer_sizes = [input_size] + [width] * depth +
     [output_size]`, so `depth` counts hidden layers and P ~= depth * width**2.
     """
+
+    # Keys that went, with the value that means today's behaviour: older runs still resume.
+    RETIRED: ClassVar[dict] = {"vmapped_gelu": (
+        "logistic", "the library runs the tanh GELU in its logistic form wherever it vmaps products")}
 
     name: str = key("hvp", name=True)
     # The task: ns = np.linspace(50, 1000, 15, dtype=int) hidden layers.
@@ -41,7 +45,7 @@ class HVPConfig(Config):
     # meta.json and in every figure's title.
     matmul_precision: Literal["default", "high", "highest"] = "highest"
     # The ways of writing the network timed at every point, interleaved (names in
-    # secondorder/variants.py): "scan" (hidden layers in one lax.scan: compiles in constant
+    # hvp_bench/variants.py): "scan" (hidden layers in one lax.scan: compiles in constant
     # time), "unrolled" (the task's Python loop: its compile time grows with depth and it
     # cannot compile 1000 layers on 24 GB), "fori", with tokens for the unroll factor
     # ("-u8"), the layer written for fusion ("-fused"), a hand-written layer JVP
@@ -88,12 +92,6 @@ class HVPConfig(Config):
     # Dense-Hessian points predicted above this are skipped; 0 means a safe fraction of
     # the free host (CPU) or device (GPU) memory.
     memory_budget_gb: float = key(0.0, ge=0)
-    # The GELU's form where products are vmapped: the blocks of "-kN" variants and the dense
-    # Hessian (jax.hessian and its column blocks vmap). "logistic": the task's tanh GELU
-    # written z * sigmoid(2u), the same function, because vmapped, XLA:CPU differentiates
-    # the tanh form wrongly on saturated units (docs/xla_cpu_tanh_jvp.md); "literal": as
-    # the variant writes it. runs.csv's `gelu` column records the form each point ran.
-    vmapped_gelu: Literal["logistic", "literal"] = "logistic"
     # Columns of the dense Hessian built per vectorised block; 0 builds all at once
     # (jax.hessian). Blocks bound the temporaries to block x activations.
     hessian_block: int = key(0, ge=0)

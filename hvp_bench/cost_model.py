@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from hvp_bench.config import METHOD_NAMES
-from secondorder.memory import predicted_bytes
+from hvp_bench.memory import predicted_bytes
 
 REGIMES = ("overhead", "arithmetic", "bandwidth")
 """overhead: a fixed cost per sequential step (kernel launch, per-op dispatch) dominates;
@@ -123,7 +123,7 @@ def predicted_terms(method: str, n: float, w: float, b: float = 1, itemsize: int
       method: a registry name. n: hidden layers. w: width. b: batch. itemsize: bytes/number.
     Returns:
       {"params": P = n w^2, "steps": sequential steps, "flops", "bytes": bytes moved,
-       "memory": peak bytes (secondorder.memory.predicted_bytes)}.
+       "memory": peak bytes (hvp_bench.memory.predicted_bytes)}.
     """
     _check_method(method)
     params = n * w * w

@@ -12,7 +12,7 @@ from __future__ import annotations
 from matplotlib.text import Annotation
 
 from hvp_bench.config import FLOOR_METHOD
-from secondorder.variants import describe
+from hvp_bench.variants import describe
 
 LABELS = {
     "hessian_then_hvp": "(1) build the Hessian, then multiply",

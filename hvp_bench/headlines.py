@@ -243,3 +243,26 @@ def peer_lines(run_dir: str | Path) -> list[str]:
 
 if __name__ == "__main__":
     print("\n".join(headline_lines(sys.argv[1])))
+
+
+def pytree_lines(run_dir: str | Path) -> list[str]:
+    """What the parameters as a pytree cost against one flat vector, paired in the same rounds
+    (pytree_over_flat.csv, hvp_bench.paired), at the deepest depth of the run."""
+    run_dir = Path(run_dir)
+    table = pd.read_csv(run_dir / "pytree_over_flat.csv")
+    meta = json.loads((run_dir / "meta.json").read_text())
+    config, env = meta["config"], meta["environment"]
+    depth = int(table["depth"].max())
+    rows = table[(table["depth"] == depth) & table["method"].isin(PER_LAYER_ROWS)].set_index("method")
+    level = f"{rows['level'].iloc[0]:.0%}"
+    lines = [f"Time per call with the parameters as a pytree over the same call with one flat vector, at {depth} "
+             f"layers (`{run_dir.as_posix()}`: {env.get('cpu_count')}-core {env.get('cpu')}, jax {env.get('jax')}, "
+             f"the homework's formulation, width {config['width']}, {config['dtype']}, {config['repeats']} repeats of "
+             f"{config['num_runs']} shuffled rounds; commit {env.get('git_commit', '')[:7]}):", "",
+             f"| method | pytree / flat, median over rounds [{level} bootstrap CI] | range of the repeats' medians |",
+             "|---|---|---|"]
+    for method, name in PER_LAYER_ROWS.items():
+        if method in rows.index:
+            r = rows.loc[method]
+            lines.append(f"| {name} | {r.ratio:.3f} [{r.lo:.3f}, {r.hi:.3f}] | {r.rep_min:.3f}-{r.rep_max:.3f} |")
+    return lines

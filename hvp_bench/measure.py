@@ -10,10 +10,10 @@ points to a process of its own: hvp_bench.sweep says why).
 
 Every (variant, method) is then checked against single products (`check_values`): a
 point whose values disagree is recorded `wrong`, with its error in `max_rel_error`. Where
-products are vmapped (a block of vectors, a dense Hessian), the task's tanh GELU is run
-in its logistic form unless the config asks for the literal one (`vmapped_gelu`; runs.csv's
-`gelu` says which form each point ran): vmapped, XLA:CPU differentiates the tanh form
-wrongly on saturated units (docs/xla_cpu_tanh_jvp.md).
+products are vmapped (a block of vectors, a dense Hessian), the library runs the tanh GELU
+in its logistic form (`secondorder.timing.vmaps`, `MLP.vmap_safe`; runs.csv's `gelu` says
+which form each point ran): vmapped, XLA:CPU differentiates the tanh form wrongly on
+saturated units (docs/xla_cpu_tanh_jvp.md).
 
 `init_worker` runs first in the worker process: it pins the JAX platform and the matmul
 precision before JAX starts a backend, so a "cpu" sweep on a GPU host times the CPU.
@@ -33,15 +33,16 @@ import numpy as np
 from expkit.provenance import environment_info
 from expkit.worker import one_line, report
 from hvp_bench import torch_peer
-from secondorder import memory
 from hvp_bench.config import HVPConfig
-from hvp_bench.values import VALUE_RTOL, check_values, model_key
-from secondorder.layers import immune
-from secondorder.methods import REGISTRY, get_method
+from hvp_bench.values import check_values, flat_output, model_key
+from hvp_bench.variants import Variant, parse_variant
+from hvp_bench import memory
+from secondorder.layers import vmap_safe
+from secondorder.methods import METHODS, get_method
 from secondorder.model import MLP
 from secondorder.sizes import layer_sizes_for
-from secondorder.variants import Variant, parse_variant
-from secondorder.timing import compile_method, compile_prepare, memory_of, prepare_state, time_interleaved
+from secondorder.products import AGREEMENT_RTOL
+from secondorder.timing import OverBudget, prepare_call, time_interleaved, vmaps
 
 PLATFORMS = {"cpu": "cpu", "gpu": "cuda"}
 _GPU_BACKENDS = ("gpu", "cuda", "rocm")
@@ -90,13 +91,12 @@ def _bytes(tree) -> int:
     return sum(int(leaf.nbytes) for leaf in jax.tree_util.tree_leaves(tree))
 
 
-def run_as(config: HVPConfig, variant: Variant, method: str) -> Variant:
-    """The formulation `method` runs in: the logistic GELU where products are vmapped (a
-    block of vectors, a dense Hessian), unless config.vmapped_gelu is "literal"."""
-    vmapped = variant.vectors > 1 or REGISTRY[method].dense
-    if variant.is_torch or not vmapped or config.vmapped_gelu == "literal":
+def run_as(variant: Variant, method: str) -> Variant:
+    """The formulation `method` runs in: the one the library picks where products are
+    vmapped (a block of vectors, a dense Hessian: `MLP.vmap_safe`), else the variant's."""
+    if variant.is_torch or not vmaps(METHODS[method], variant.vectors):
         return variant
-    return dataclasses.replace(variant, activation=immune(variant.activation))
+    return dataclasses.replace(variant, activation=vmap_safe(variant.activation))
 
 
 def measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[str, str]],
@@ -126,13 +126,13 @@ def _measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[s
     dtype = jnp.dtype(config.dtype)
     sizes = layer_sizes_for(depth, width, config.input_size, config.output_size)
     variants = {name: parse_variant(name) for name in dict.fromkeys(v for v, _ in todo)}
-    runs_as = {(v, m): run_as(config, variants[v], m) for v, m in todo}
+    runs_as = {(v, m): run_as(variants[v], m) for v, m in todo}
 
     # The weights are drawn once; every formulation is the same network written differently.
     base_model = MLP(jax.random.PRNGKey(config.seed), sizes, init=config.init, init_scale=config.init_scale,
                      dtype=dtype, batch=config.batch)
     models = {}
-    for variant in runs_as.values():
+    for variant in [*variants.values(), *runs_as.values()]:
         if not variant.is_torch and model_key(variant) not in models:
             models[model_key(variant)] = base_model.twin(**variant.model_kwargs())
     if any(variant.is_torch for variant in variants.values()):  # their reference: the task's network
@@ -166,35 +166,26 @@ def _measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[s
             if built := _torch_item(config, variants[variant], name, peer, v, base, not_run):
                 calls[(variant, name)], info[(variant, name)] = built
             continue
-        method, loss = get_method(name, config.hessian_block), models[model_key(runs_as[(variant, name)])].loss
-        compiled_bytes = 0
+        model = models[model_key(variants[variant])]
+        point, vector = (model.weight_tree(x), _as_tree(model, v)) if variants[variant].tree else (x, v)
         try:
             with jax.default_matmul_precision(config.matmul_precision):
-                start = time.perf_counter()
-                prepare = compile_prepare(method, loss, x, inputs)
-                prepare_compile_s = time.perf_counter() - start
-                if prepare is not None:
-                    compiled_bytes = memory_of(prepare).get("total_bytes", 0)
-                    if reason := memory.over_budget(compiled_bytes + resident, budget_bytes):
-                        not_run("skipped", f"compiled prepare {reason}{held}", compiled_bytes)
-                        continue
-                state, prepare_s = prepare_state(method, loss, x, inputs, prepare)
-                compiled, compile_s = compile_method(method, loss, x, v, inputs, state)
-            compiled_bytes = max(compiled_bytes, memory_of(compiled).get("total_bytes", 0))
-            if reason := memory.over_budget(compiled_bytes + resident, budget_bytes):
-                not_run("skipped", f"compiled {reason}{held}", compiled_bytes)
-                continue
-            args = (state, x, v, inputs)
-            for _ in range(config.warmup):
-                jax.block_until_ready(compiled(*args))
-        except Exception as e:  # device OOM, XLA errors: recorded, the others go on
-            not_run("failed", one_line(e), compiled_bytes)
+                # The library runs the vmap-safe form where it vmaps (runs_as records it).
+                call = prepare_call(get_method(name, config.hessian_block), model.loss, point, vector,
+                                    inputs=inputs, warmup=config.warmup,
+                                    budget=lambda size: memory.over_budget(size + resident, budget_bytes))
+        except OverBudget as e:
+            stage = "compiled prepare" if e.stage == "prepare" else "compiled"
+            not_run("skipped", f"{stage} {e.reason}{held}", e.compiled_bytes)
             continue
-        calls[(variant, name)] = (compiled, args)
+        except Exception as e:  # device OOM, XLA errors: recorded, the others go on
+            not_run("failed", one_line(e))
+            continue
+        calls[(variant, name)] = (call.fn, call.args)
         # compile_s counts every compile the method needs (naive_hvp: building H, then H @ v).
-        info[(variant, name)] = {**base, "compile_s": prepare_compile_s + compile_s, "prepare_s": prepare_s,
-                              "compiled_bytes": compiled_bytes}
-        resident += _bytes(state)
+        info[(variant, name)] = {**base, "compile_s": call.compile_s, "prepare_s": call.prepare_s,
+                                 "compiled_bytes": call.compiled_bytes}
+        resident += _bytes(call.state)
 
     if not calls:
         return rows
@@ -203,20 +194,26 @@ def _measure_shape(config: HVPConfig, depth: int, width: int, todo: list[tuple[s
     times, positions, outputs = time_interleaved(
         calls, config.num_runs, warmup=0, order=config.order,
         # Repeat 0 draws the order a single-repeat run always drew: older runs stay reproducible.
-        seed=[config.seed, depth, width] + ([repeat] if repeat else []))
+        seed=[config.seed, depth, width] + ([repeat] if repeat else []), on_call=report)
     if torch_timed and torch_peer.compile_count() != compiled_graphs:
         raise RuntimeError(f"torch.compile recompiled inside the timed loop at depth {depth}, width {width}")
-    outputs = {key: torch_peer.as_numpy(out) if variants[key[0]].is_torch else np.asarray(out)
-               for key, out in outputs.items()}
+    outputs = {(variant, name): torch_peer.as_numpy(out) if variants[variant].is_torch else
+               flat_output(out, variants[variant].vectors > 1 and METHODS[name].needs_vector)
+               for (variant, name), out in outputs.items()}
     checks = check_values(config.dtype, models, runs_as, outputs, x, inputs, blocks)
     for key in calls:
         out = outputs[key]
         health = {"finite": bool(np.isfinite(out).all()), "nonzero": bool((out != 0).any())}
         error, note = checks.get(key, (np.nan, ""))
-        status = "wrong" if error > VALUE_RTOL[config.dtype] else "ok"
+        status = "wrong" if error > AGREEMENT_RTOL[config.dtype] else "ok"
         rows += [{**info[key], **health, "run_index": i, "order": int(p), "status": status, "time_s": t,
                   "max_rel_error": error, "note": note} for i, (t, p) in enumerate(zip(times[key], positions[key]))]
     return rows
+
+
+def _as_tree(model: MLP, v):
+    """A vector (P,) or a block (k, P) as `model.weight_tree` lays the weights out."""
+    return jax.vmap(model.weight_tree)(v) if v.ndim == 2 else model.weight_tree(v)
 
 
 def _torch_model(config: HVPConfig, sizes: list[int], x, backend: str, variants) -> Any:

@@ -28,7 +28,7 @@ from expkit.robust import ratio_fit
 from hvp_bench.rundir import is_dead, ok_times
 from hvp_bench.scaling import dead_columns, dead_points
 from hvp_bench.variant_study import slope_fits
-from secondorder.variants import parse_variant
+from hvp_bench.variants import parse_variant
 
 BEST_HVP = "best_hvp"
 FRAMEWORKS = ("jax", "torch")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from expkit.config import ConfigError
 from expkit.results import CsvLog, write_csv_atomic
-from secondorder.variants import describe, parse_variant
+from hvp_bench.variants import describe, parse_variant
 
 COLUMNS = [
     "depth", "width", "variant", "method", "run_index", "order", "status", "time_s", "compile_s",
@@ -31,7 +31,8 @@ COLUMNS = [
 includes building H); `prepare_s`: running its untimed setup. `order`: the call's position within its round of the
 interleaved timing; `backend`: the JAX platform the point ran on; `budget_bytes`: the
 memory budget in force (a skipped point is reconsidered on resume if it rose); `gelu`: the
-GELU's form the point ran (tanh, logistic or exact; hvp_bench.config's vmapped_gelu);
+GELU's form the point ran (tanh, logistic or exact: the library runs the tanh GELU's logistic
+form where it vmaps products, `secondorder.timing.vmaps`);
 `max_rel_error`: the largest relative difference of the output from single products at
 the point (hvp_bench.values; empty for the gradient and the floor). Runs written before
 these two columns read as the variant's own GELU, unchecked. `repeat`: REPEAT."""

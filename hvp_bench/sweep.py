@@ -39,12 +39,12 @@ from expkit.results import CsvLog, write_csv_atomic
 from expkit.worker import Worker, WorkerDied, WorkerError, WorkerTimeout
 from hvp_bench.config import FLOOR_METHOD, HVPConfig
 from hvp_bench.rundir import COLUMNS, REPEAT, RUN_KEYS, add_repeat_column, repeat_of, summarize_runs
-from secondorder.variants import parse_variant
+from hvp_bench.variants import parse_variant
 
 # Keys that change what a measurement means; a run directory is only resumed with the same.
 MEASUREMENT_KEYS = (
     "width", "input_size", "output_size", "batch", "dtype", "matmul_precision", "init",
-    "init_scale", "num_runs", "warmup", "order", "seed", "device", "xla_flags", "hessian_block", "vmapped_gelu",
+    "init_scale", "num_runs", "warmup", "order", "seed", "device", "xla_flags", "hessian_block",
 )
 MEASURE = "hvp_bench.measure:measure_shape"
 

@@ -9,7 +9,7 @@ input. The loss is a function of one flat vector: `torch.split` cuts it into per
 views in one autograd node, whose backward is one concatenation. (Slicing each layer
 out instead costs a zero-filled P-sized gradient per layer: quadratic in depth.)
 
-The variants (secondorder.variants) and what each method runs:
+The variants (hvp_bench.variants) and what each method runs:
 
 | method         | torch (eager, torch.autograd)              | torch-func, torch-compile        |
 |----------------|--------------------------------------------|----------------------------------|
@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from hvp_bench.config import FLOOR_METHOD
-from secondorder.variants import Variant
+from hvp_bench.variants import Variant
 
 TORCH_METHODS = ("gradient", "hvp_rev_rev", "hvp_fwd_rev", "hvp_rev_fwd", FLOOR_METHOD)
 

@@ -13,34 +13,42 @@ import dataclasses
 import jax
 import numpy as np
 
-from secondorder.layers import immune
-from secondorder.methods import REGISTRY, hvp_fwd_rev
-from secondorder.model import MLP
-from secondorder.timing import VECTOR_FREE
-from expkit.worker import report
-from secondorder.variants import Variant
+from jax.flatten_util import ravel_pytree
 
-VALUE_RTOL = {"float32": 1e-3, "float64": 1e-8}
-"""Largest max|out - single| / max|single| (per vector) that counts as right, by dtype."""
+from expkit.worker import report
+from hvp_bench.variants import Variant
+from secondorder.layers import vmap_safe
+from secondorder.methods import METHODS
+from secondorder.model import MLP
+from secondorder.products import AGREEMENT_RTOL, hvp_fwd_rev
+
 
 
 def model_key(variant: Variant) -> str:
-    """The model a formulation runs: variants that differ only in their vectors share one;
-    PyTorch's variants are checked against the task's network in JAX (the scan form)."""
-    return "scan" if variant.is_torch else dataclasses.replace(variant, vectors=1).name
+    """The model a formulation runs: variants that differ only in their vectors, or in
+    whether the parameters are passed flat or as a pytree, share one; PyTorch's variants
+    are checked against the task's network in JAX (the scan form)."""
+    return "scan" if variant.is_torch else dataclasses.replace(variant, vectors=1, tree=False).name
+
+
+def flat_output(out, block: bool) -> np.ndarray:
+    """A method's output as NumPy in `get_params` order, (P,), or (k, P) for a block of k
+    vectors, whatever pytree it came as."""
+    if isinstance(out, jax.Array):
+        return np.asarray(out)
+    return np.asarray(jax.vmap(lambda o: ravel_pytree(o)[0])(out) if block else ravel_pytree(out)[0])
 
 
 def function_key(variant: Variant) -> str:
     """The function a formulation computes: every form, product, rule and remat of the same
     GELU computes the same network, and the tanh GELU's logistic form is the same GELU."""
-    return immune("tanh" if variant.is_torch else variant.activation)
+    return vmap_safe("tanh" if variant.is_torch else variant.activation)
 
 
 def _is_single_product(variant: Variant, name: str) -> bool:
     """A product of one vector, not vmapped: the kind the XLA:CPU fault cannot reach."""
-    method = REGISTRY.get(name)
-    return (not variant.is_torch and variant.vectors == 1 and method is not None and not method.dense
-            and name not in VECTOR_FREE)
+    method = METHODS.get(name)
+    return not variant.is_torch and variant.vectors == 1 and method is not None and method.kind == "hvp"
 
 
 def check_values(dtype: str, models: dict[str, MLP], runs_as: dict[tuple[str, str], Variant],
@@ -57,7 +65,7 @@ def check_values(dtype: str, models: dict[str, MLP], runs_as: dict[tuple[str, st
     check); inf where it is 0 and the output is not.
 
     Args:
-      dtype: the sweep's dtype (its tolerance: VALUE_RTOL).
+      dtype: the sweep's dtype (its tolerance: AGREEMENT_RTOL).
       models: model_key -> the MLP; runs_as: (variant, method) -> the formulation it ran;
       outputs: (variant, method) -> its last output, (P,) or (k, P);
       x, inputs: the point and the data; blocks: k -> the vectors, (k, P).
@@ -70,7 +78,7 @@ def check_values(dtype: str, models: dict[str, MLP], runs_as: dict[tuple[str, st
         references.setdefault((function_key(runs_as[key]), 1), outputs[key])
     checks = {}
     for (variant, name), out in outputs.items():
-        if name in VECTOR_FREE:
+        if not METHODS[name].needs_vector:
             continue
         formulation = runs_as[(variant, name)]
         key = (function_key(formulation), formulation.vectors)
@@ -80,7 +88,7 @@ def check_values(dtype: str, models: dict[str, MLP], runs_as: dict[tuple[str, st
             references[key] = _single_products(models[model_key(formulation)], x, inputs, block)
         want = references[key]
         error = _max_rel_error(out.reshape(want.shape), want)
-        tol = VALUE_RTOL[dtype]
+        tol = AGREEMENT_RTOL[dtype]
         note = (f"wrong values: max relative error {error:.2g} > {tol:g} against single "
                 f"products ({formulation.activation} GELU)") if error > tol else ""
         checks[(variant, name)] = (error, note)

@@ -1,6 +1,6 @@
 """Variants of the code compared as small multiples: one panel per method, few lines each.
 
-A run with several variants (secondorder.variants) times every method in each of them.
+A run with several variants (hvp_bench.variants) times every method in each of them.
 One line per (variant, method) in one axes gives a legend nobody can read (2 variants x
 9 methods = 18 entries), so each method gets its own panel:
 

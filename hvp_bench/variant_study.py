@@ -1,6 +1,6 @@
 """Variants compared: per-layer cost of every (variant, method), and the best per method.
 
-A run with several variants (secondorder.variants) answers "how fast can each method be
+A run with several variants (hvp_bench.variants) answers "how fast can each method be
 made here". For each (variant, method): seconds per extra layer (Theil-Sen slope over
 depths with a hierarchical bootstrap CI over repeats and runs, and its flags:
 expkit.robust), per vector for a block of k vectors, the compile time at the deepest
@@ -23,7 +23,7 @@ from hvp_bench.plots import COLORS, label, mark_dead
 from hvp_bench.rundir import ok_times
 from hvp_bench.scaling import dead_columns, dead_points, repeat_groups
 from hvp_bench.variant_figures import glossary
-from secondorder.variants import parse_variant
+from hvp_bench.variants import parse_variant
 
 
 def slope_fits(runs: pd.DataFrame, width: int | None = None, n_boot: int = 2000, seed: int = 0):

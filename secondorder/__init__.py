@@ -1,30 +1,52 @@
-"""secondorder: second derivatives of a scalar JAX function, and what they cost.
+"""secondorder: second derivatives of any JAX model, what they cost, and curvature from them.
 
-    from secondorder import MLP, calculate_hessian, naive_hvp, hvp, hessian_operator, time_method
+    from secondorder import hvp, hvp_fwd_rev, hessian_operator, top_eigenvalues, trace_estimate
 
-The library every experiment of the suite builds on:
-- model (the task's MLP: unrolled, scan and fori forms, loss of a flat parameter vector),
-  layers (one layer's formulations), variants (their names), r_operator (the HVP derived
-  by hand);
-- methods (the dense Hessian, H @ v and every composition of JAX's AD into an HVP, one
-  registry; names in method_names), operator (matrix-free Hessian operators, sharded);
-- timing (AOT compile, interleaved rounds, transfer guard, dispatch floor, compiled
-  memory), memory (predicted bytes of each method).
+Parameters and vectors are any pytree of arrays (a dict of weights, a flax or equinox
+model's parameters, or one flat vector); every function returns the structure it was given.
 
-Names load on first use, so importing the package (or `secondorder.variants`,
-`secondorder.method_names`) starts no JAX.
+- products (the dense Hessian, H @ v and every composition of JAX's AD into an HVP, on
+  pytrees), methods (each timed method as one object), timing (AOT compile, interleaved
+  rounds, transfer guard, compiled memory; a per-call hook);
+- operators (the Hessian and the Gauss-Newton matrix of a loss as matrix-free operators,
+  with the data batch optionally sharded over devices), dense (the matrix from products),
+  lanczos (top eigenvalues, Ritz pairs, power iteration), trace (Hutchinson, Hutch++,
+  XTrace, with an interval), diagonal, density (SLQ and deflated SLQ), wasserstein (W1
+  between spectra, and trivial baselines);
+- the homework's MLP: model, layers (one layer's formulations), sizes, r_operator (its
+  HVP derived by hand), memory (predicted bytes of each method).
+
+Names load on first use (PEP 562), so importing the package, `secondorder.methods` or
+`secondorder.sizes` starts no JAX. This package imports nothing else of the suite.
 """
 
-from expkit.lazy import lazy_names
+import importlib
 
 _EXPORTS = {
-    "methods": ("REGISTRY", "calculate_hessian", "get_method", "gradient", "hvp", "hvp_fwd_rev",
-                "hvp_linearize", "hvp_rev_fwd", "hvp_rev_rev", "linearize_hvp", "naive_hvp"),
-    "method_names": ("FLOOR_METHOD", "METHOD_NAMES", "TASK_METHODS"),
+    "products": ("calculate_hessian", "gradient", "hvp", "hvp_fwd_rev", "hvp_linearize", "hvp_rev_fwd",
+                 "hvp_rev_rev", "linearize_hvp", "naive_hvp"),
+    "methods": ("METHODS", "FLOOR_METHOD", "METHOD_NAMES", "TASK_METHODS", "Method", "get_method"),
     "model": ("MLP", "health"),
     "sizes": ("layer_sizes_for", "num_params"),
-    "operator": ("Operator", "dense_operator", "hessian_operator", "make_loss"),
     "r_operator": ("hvp_by_hand",),
-    "timing": ("time_method",),
+    "timing": ("time_method", "time_interleaved", "prepare_call"),
+    "operators": ("Operator", "data_mesh", "dense_operator", "ggn_operator", "hessian_operator", "shard_batch"),
+    "dense": ("dense_matrix",),
+    "lanczos": ("top_eigenvalues",),
+    "trace": ("TraceEstimate", "trace_estimate"),
+    "diagonal": ("diagonal_estimate",),
+    "density": ("SpectralDensity", "spectral_density"),
+    "wasserstein": ("wasserstein1",),
 }
-__getattr__, __dir__, __all__ = lazy_names(__name__, _EXPORTS)
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

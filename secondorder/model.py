@@ -11,18 +11,21 @@ Bias-free layers, GELU after every layer but the last. Three forms of the same n
   its compile time) is the same size at any depth.
 - `fori`: the same stack run by `lax.fori_loop`, indexing one layer per step.
 How each layer is written (product, activation, derivative rule) is a `LayerSpec`
-(secondorder.layers); secondorder.variants names the combinations.
+(secondorder.layers); hvp_bench.variants names the combinations.
 
 Both read the same flat vector: `get_params()` is the weights raveled and concatenated
-in layer order, exactly what `jax.flatten_util.ravel_pytree(weights)` gives.
+in layer order, exactly what `jax.flatten_util.ravel_pytree(weights)` gives. `loss` also
+takes the weights as a pytree (`weight_tree`): a list of matrices for the unrolled form,
+`{"first", "hidden", "last"}` for the loop forms, both raveling to `get_params()`'s order.
+
+The weights are the task's draw (secondorder.init); a key of either style,
+`jax.random.key(0)` or the legacy `jax.random.PRNGKey(0)`, draws the same weights.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
-import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -30,7 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from secondorder.layers import LayerSpec, layer, product
+from secondorder.init import init_weights
+from secondorder.layers import LayerSpec, layer, product, vmap_safe
 from secondorder.r_operator import hvp_by_hand, split_params
 from secondorder.sizes import num_params
 
@@ -84,51 +88,6 @@ def forward_scan(w_first: Array, w_hidden: Array, w_last: Array, x: Array, unrol
     else:
         x, _ = jax.lax.scan(lambda h, w: (layer(h, w, spec), None), x, w_hidden, unroll=unroll)
     return product(x, w_last, spec.product)
-
-
-def init_weights(key: Array, shapes: Sequence[tuple[int, int]], init_scale: float = 1.0,
-                 init: Literal["normal", "fan_in"] = "normal", dtype=jnp.float32) -> list[Array]:
-    """The task's weights: `init_scale * normal(keys[i], shapes[i])` with `keys` from one
-    `jax.random.split(key, len(shapes))` (divided by sqrt(fan_in) for init "fan_in").
-
-    The same numbers as the task's loop over layers, drawn in one vmapped call per run of
-    equal shapes: one eager call per layer costs about a second at 1000 layers.
-    """
-    keys = jax.random.split(key, len(shapes))
-    weights: list[Array] = []
-    start = 0
-    while start < len(shapes):
-        stop = start
-        while stop < len(shapes) and shapes[stop] == shapes[start]:
-            stop += 1
-        m, n = shapes[start]
-        scale = init_scale / (math.sqrt(m) if init == "fan_in" else 1.0)
-        if stop - start == 1:
-            weights.append(np.asarray(scale * jax.random.normal(keys[start], (m, n), dtype=dtype)))
-        else:
-            draws = np.concatenate([np.asarray(_normal_stack(chunk, m, n, jnp.dtype(dtype)))
-                                    for chunk in _key_chunks(keys[start:stop])])[:stop - start]
-            weights.extend((scale * draws).astype(dtype, copy=False))
-        start = stop
-    return jax.device_put(weights)  # one call for the whole list
-
-
-_CHUNK = 128
-
-
-def _key_chunks(keys: Array) -> list[Array]:
-    """`keys` in pieces of _CHUNK, the last padded with copies of the final key: the draws
-    compile once for all depths instead of once per number of layers."""
-    keys = np.asarray(keys)
-    pad = -len(keys) % _CHUNK
-    keys = np.concatenate([keys, np.repeat(keys[-1:], pad, axis=0)])
-    return [keys[i:i + _CHUNK] for i in range(0, len(keys), _CHUNK)]
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _normal_stack(keys: Array, m: int, n: int, dtype) -> Array:
-    """(k, m, n): normal(keys[i], (m, n)) for each of the k keys."""
-    return jax.vmap(lambda k: jax.random.normal(k, (m, n), dtype=dtype))(keys)
 
 
 class MLP:
@@ -198,6 +157,14 @@ class MLP:
         twin.layer = dataclasses.replace(self.layer, **fields)
         return twin
 
+    def vmap_safe(self) -> "MLP":
+        """The same network in the form to run where products are vmapped (blocks of
+        vectors, a dense Hessian): the tanh GELU written z * sigmoid(2u), because vmapped,
+        XLA:CPU differentiates the tanh form wrongly on saturated units
+        (docs/xla_cpu_tanh_jvp.md). Every other form is returned as it is."""
+        safe = vmap_safe(self.layer.activation)
+        return self if safe == self.layer.activation else self.with_layer(activation=safe)
+
     @property
     def num_params(self) -> int:
         return num_params(self.layer_sizes)
@@ -218,11 +185,24 @@ class MLP:
         pieces = jnp.split(params, self._offsets)
         return [p.reshape(shape) for p, shape in zip(pieces, self._shapes)]
 
-    def apply(self, params: Array, x: Array) -> Array:
-        """The network with weights read from the flat `params`, in this model's form."""
+    def weight_tree(self, params: Array | None = None):
+        """The weights as a pytree that ravels to `get_params()`'s order: the list of matrices
+        (unrolled form) or `{"first", "hidden", "last"}` (loop forms). params: (P,), or None
+        for the model's own weights."""
+        params = self.get_params() if params is None else params
         if self.form == "unrolled":
-            return forward_unrolled(self.unflatten(params), x, self.layer)
-        first, hidden, last = self.split(params)
+            return self.unflatten(params)
+        return dict(zip(("first", "hidden", "last"), self.split(params)))
+
+    def apply(self, params, x: Array) -> Array:
+        """The network with weights read from `params`, in this model's form.
+
+        params: the flat (P,) vector, or the same weights as `weight_tree` gives them.
+        """
+        flat = isinstance(params, jax.Array) and params.ndim == 1
+        if self.form == "unrolled":
+            return forward_unrolled(self.unflatten(params) if flat else params, x, self.layer)
+        first, hidden, last = self.split(params) if flat else (params["first"], params["hidden"], params["last"])
         return forward_scan(first, hidden, last, x, self.unroll, self.layer, loop=self.form)
 
     def split(self, params: Array) -> tuple[Array, Array, Array]:
@@ -243,14 +223,14 @@ class MLP:
         """The task's input, `ones((batch, layer_sizes[0]))`."""
         return jnp.ones((self.batch, self.layer_sizes[0]), self.dtype)
 
-    def loss(self, params: Array, inputs: Array | None = None) -> Array:
-        """The task's loss `sum(forward(x))` as a function of the flat `params`.
+    def loss(self, params, inputs: Array | None = None) -> Array:
+        """The task's loss `sum(forward(x))` as a function of the parameters.
 
         Unlike the task's template (which closes over the weights and ignores its
         argument, so its Hessian is zero), this reads every weight from `params`.
 
         Args:
-          params: (P,).
+          params: (P,), or the weights as a pytree (`weight_tree`).
           inputs: (batch, layer_sizes[0]); None for the task's `ones`. The sweep passes
             them as an argument of every timed function, so XLA cannot fold the input
             into the compiled program.

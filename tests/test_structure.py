@@ -36,11 +36,12 @@ def run_python(code: str) -> str:
 
 EXPERIMENTS = ("hvp_bench", "lr_meta", "curvature")
 LIBRARY = "secondorder"
-# Who may import whom: the core nothing of the suite, the library the core, an experiment
-# the core and the library, never another experiment.
+# Who may import whom: the core nothing of the suite, the library nothing of the suite
+# either (a researcher takes it alone), an experiment the core and the library, never
+# another experiment.
 FORBIDDEN = {
     "expkit": (LIBRARY, *EXPERIMENTS),
-    LIBRARY: EXPERIMENTS,
+    LIBRARY: ("expkit", *EXPERIMENTS),
     **{e: tuple(o for o in EXPERIMENTS if o != e) for e in EXPERIMENTS},
 }
 
@@ -150,6 +151,25 @@ def test_the_lazy_package_names_resolve():
         "print(callable(secondorder.hvp), secondorder.MLP.__name__, callable(lr_meta.unrolled_loss))"
     )
     assert out == "True MLP True"
+    import secondorder
+
+    missing = [name for name in secondorder.__all__ if not hasattr(secondorder, name)]
+    assert not missing
+
+
+def test_importing_the_library_and_its_method_table_starts_no_jax():
+    heavy = run_python(
+        "import sys, secondorder, secondorder.methods, secondorder.sizes\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib', 'expkit')))"
+    )
+    assert heavy == "[]"
+
+
+def test_no_curvature_module_implements_an_estimator():
+    # The estimators are the library's: nothing in curvature/ calls matfree or Lanczos itself.
+    found = [f"{path.relative_to(ROOT)} imports {name}" for path in python_files("curvature")
+             for name in imported_modules(path) if name.split(".")[0] == "matfree"]
+    assert not found
 
 
 def test_no_module_is_longer_than_300_lines_without_saying_why():

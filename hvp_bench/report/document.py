@@ -162,7 +162,7 @@ def _per_layer_section(runs: pd.DataFrame, meta: dict, depth_rows: pd.DataFrame,
         lines += ["## Cost per layer in every variant", "",
                   "µs per extra layer (per vector), and in brackets that cost over the fastest "
                   "gradient of any variant, with a 95% hierarchical bootstrap CI: how fast each method "
-                  "can be made here. Variant names: secondorder/variants.py; the study: docs/speed.md.", ""]
+                  "can be made here. Variant names: hvp_bench/variants.py; the study: docs/speed.md.", ""]
         lines += per_layer.variants_section(costs)
     return lines
 

@@ -1,4 +1,4 @@
-"""curvature.classifier: the MLP classifier, its Hessian and GGN products, dense matrices, sharding.
+"""curvature.classifier: the MLP classifier, its Hessian and GGN operators, dense matrices, sharding.
 
 Every product is checked against a reference built another way: the blocked dense
 Hessian against `jax.hessian`, the GGN against J^T H_out J assembled from per-sample
@@ -17,7 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from curvature.classifier import Classifier, cross_entropy_sum, dense_matrix, make_loss, make_products
+from curvature.classifier import Classifier, cross_entropy_sum, operator
+from secondorder.dense import dense_matrix
 
 pytestmark = pytest.mark.usefixtures("x64")
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,15 +45,14 @@ def test_the_loss_is_the_mean_cross_entropy():
     net, params, x, y = tiny()
     logits = net.apply(params, x)
     by_hand = -np.mean(np.log(np.exp(logits)[np.arange(len(y)), y] / np.exp(logits).sum(axis=1)))
-    assert float(make_loss(net, len(y))(params, x, y)) == pytest.approx(by_hand, rel=1e-13)
+    assert float(net.loss(params, x, y)) == pytest.approx(by_hand, rel=1e-13)
     assert float(cross_entropy_sum(logits, y)) == pytest.approx(len(y) * by_hand, rel=1e-13)
 
 
 def test_the_blocked_dense_hessian_equals_jax_hessian():
     net, params, x, y = tiny()
-    loss = make_loss(net, len(y))
-    reference = jax.jit(jax.hessian(loss))(params, x, y)
-    blocked = jax.jit(lambda p: dense_matrix(make_products(net, len(y))["hessian"], p, x, y, 16))(params)
+    reference = jax.jit(jax.hessian(net.loss))(params, x, y)
+    blocked = jax.jit(lambda p: dense_matrix(operator(net, "hessian", p, x, y), 16))(params)
     np.testing.assert_allclose(blocked, reference, rtol=0, atol=1e-13 * np.abs(reference).max())
     assert np.abs(blocked - blocked.T).max() <= 1e-15 * np.abs(blocked).max()
 
@@ -71,17 +71,16 @@ def ggn_reference(net, params, x, y) -> np.ndarray:
 def test_the_ggn_equals_jt_h_j_built_densely():
     net, params, x, y = tiny()
     reference = ggn_reference(net, params, x, y)
-    dense = jax.jit(lambda p: dense_matrix(make_products(net, len(y))["ggn"], p, x, y, 16))(params)
+    dense = jax.jit(lambda p: dense_matrix(operator(net, "ggn", p, x, y), 16))(params)
     np.testing.assert_allclose(dense, reference, rtol=0, atol=1e-14 * np.abs(reference).max())
     assert np.linalg.eigvalsh(reference).min() > -1e-14 * np.abs(reference).max()  # PSD
 
 
 def test_the_hessian_product_matches_central_differences_of_the_gradient():
     net, params, x, y = tiny()
-    loss = make_loss(net, len(y))
     v = jax.random.normal(jax.random.PRNGKey(5), params.shape, jnp.float64)
-    hv = make_products(net, len(y))["hessian"](params, v, x, y)
-    grad = jax.jit(jax.grad(loss))
+    hv = operator(net, "hessian", params, x, y).matvec(v)
+    grad = jax.jit(jax.grad(net.loss))
     h = 1e-5
     fd = (grad(params + h * v, x, y) - grad(params - h * v, x, y)) / (2 * h)
     assert float(jnp.linalg.norm(fd - hv) / jnp.linalg.norm(hv)) < 1e-8
@@ -93,18 +92,18 @@ def test_vmapped_blocks_equal_single_products_where_units_saturate(matrix):
     # the vmapped Hessian product differed from the single one by 1.4e-4 (relative, on
     # this 2-core CPU, while writing this test); with the erf GELU by 4e-14.
     net, params, x, y = tiny(scale=10.0, n=16, sizes=(5, 16, 16, 3))
-    product = make_products(net, len(y))[matrix]
     vs = jax.random.rademacher(jax.random.PRNGKey(3), (8, params.size), jnp.float64)
-    block = jax.jit(jax.vmap(lambda v: product(params, v, x, y)))(vs)
-    single = jnp.stack([jax.jit(product)(params, v, x, y) for v in vs])
+    block = jax.jit(lambda p, vs: operator(net, matrix, p, x, y).matmat(vs))(params, vs)
+    one = jax.jit(lambda p, v: operator(net, matrix, p, x, y).matvec(v))
+    single = jnp.stack([one(params, v) for v in vs])
     assert float(jnp.abs(block - single).max() / jnp.abs(single).max()) < 1e-12
 
 
 SHARDED = """
 import json, jax, jax.numpy as jnp, numpy as np
-from curvature import eigen
-from curvature.classifier import Classifier, make_loss, make_products, operator
-from secondorder.operator import data_mesh, place_batch
+from curvature.classifier import Classifier, operator
+from secondorder.lanczos import top_eigenvalues
+from secondorder.operators import data_mesh, shard_batch
 out = {"devices": jax.device_count()}
 with jax.enable_x64(True):
     net = Classifier((6, 5, 4))
@@ -114,15 +113,13 @@ with jax.enable_x64(True):
     v = jax.random.normal(jax.random.PRNGKey(3), params.shape, jnp.float64)
     results = {}
     for devices in (1, 2):
-        mesh = data_mesh(devices)
-        xs, ys = place_batch(x, mesh), place_batch(y, mesh)
-        loss, products = make_loss(net, 8, mesh), make_products(net, 8, mesh)
+        xs, ys = shard_batch((x, y), data_mesh(devices))
         out[f"shards_{devices}"] = len(xs.sharding.device_set)
         def everything(params, xs, ys):
-            top = {m: eigen.extreme_eigenvalues(operator(products[m], params, xs, ys), jax.random.PRNGKey(4), 20, 3)[0]
-                   for m in products}
-            return {"loss": loss(params, xs, ys), "grad": jax.grad(loss)(params, xs, ys),
-                    "hessian": products["hessian"](params, v, xs, ys), "ggn": products["ggn"](params, v, xs, ys),
+            ops = {m: operator(net, m, params, xs, ys) for m in ("hessian", "ggn")}
+            top = {m: top_eigenvalues(op, 3, key=jax.random.PRNGKey(4), num_steps=20) for m, op in ops.items()}
+            return {"loss": net.loss(params, xs, ys), "grad": jax.grad(net.loss)(params, xs, ys),
+                    "hessian": ops["hessian"].matvec(v), "ggn": ops["ggn"].matvec(v),
                     "lanczos_hessian": top["hessian"], "lanczos_ggn": top["ggn"]}
         results[devices] = {k: np.asarray(a) for k, a in jax.jit(everything)(params, xs, ys).items()}
     for name, single in results[1].items():

@@ -1,11 +1,12 @@
-"""curvature.spectra: W1 of the trivial baselines, negative and outlier mass, checked by hand."""
+"""secondorder.wasserstein (W1 of the trivial baselines) and curvature.spectra (negative and outlier
+mass), checked by hand."""
 
 import numpy as np
 import pytest
 from scipy.stats import norm
 
-from curvature.density import wasserstein1
-from curvature.spectra import gaussian_w1, mass_below, outlier_mass, point_mass_w1, top_node_error
+from curvature.spectra import mass_below, outlier_mass, top_node_error
+from secondorder.wasserstein import gaussian_w1, point_mass_w1, wasserstein1
 
 
 def test_a_point_mass_at_zero_is_as_far_as_the_mean_absolute_eigenvalue():

@@ -17,9 +17,9 @@ from expkit.cli import run_cli
 from expkit.config import ConfigError, config_from_dict
 from hvp_bench.cli import main_run
 from hvp_bench.config import FLOOR_METHOD, HVPConfig
-from secondorder.methods import calculate_hessian
+from secondorder.products import calculate_hessian
 from secondorder.model import MLP
-from secondorder.variants import parse_variant
+from hvp_bench.variants import parse_variant
 
 # torch's forward-mode AD loads its decompositions through torch.jit.script, which warns
 # that it is deprecated (torch 2.13): torch's own business, not this suite's.

@@ -5,11 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from secondorder import method_names as config
-from secondorder.methods import (
-    REGISTRY,
+from secondorder import methods as config
+from secondorder.methods import METHODS, get_method
+from secondorder.products import (
     calculate_hessian,
-    get_method,
     hvp,
     hvp_fwd_rev,
     hvp_linearize,
@@ -108,8 +107,12 @@ def test_linearization_serves_many_vectors():
     np.testing.assert_allclose(jax.vmap(apply)(V), V @ H, rtol=1e-10, atol=1e-12)
 
 
-def test_registry_matches_config_names():
-    assert tuple(REGISTRY) == (*config.METHOD_NAMES, config.FLOOR_METHOD)
+def test_each_method_is_one_object_and_the_names_come_from_them():
+    assert tuple(METHODS) == (*config.METHOD_NAMES, config.FLOOR_METHOD)
+    assert all(name == method.name for name, method in METHODS.items())
+    assert {m.name for m in METHODS.values() if not m.needs_vector} == {"gradient", config.FLOOR_METHOD}
+    assert {m.name for m in METHODS.values() if m.dense} == {"hessian_then_hvp", "naive_hvp"}
+    assert set(config.TASK_METHODS) <= set(METHODS)
 
 
 def central_difference_hvp(f, p, v, eps=1e-5):
@@ -119,7 +122,7 @@ def central_difference_hvp(f, p, v, eps=1e-5):
 
 
 # Methods for any scalar function (hvp_by_hand needs the suite's MLP: tests/secondorder/test_r_operator.py).
-GENERIC = [m for m in REGISTRY if not REGISTRY[m].needs_model]
+GENERIC = [m for m in METHODS if not METHODS[m].needs_model]
 SECOND_ORDER = [m for m in GENERIC if m not in ("gradient", config.FLOOR_METHOD)]
 
 
@@ -172,7 +175,7 @@ def test_dispatch_floor_does_no_work():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(REGISTRY))
+@pytest.mark.parametrize("name", list(METHODS))
 @pytest.mark.parametrize("block", [0, 5])
 def test_every_registered_method_through_the_timing_harness(name, block):
     """The registry's wiring (prepare state, apply) gives H v, or the gradient."""

@@ -8,7 +8,7 @@ from jax.flatten_util import ravel_pytree
 
 from secondorder.model import MLP, health
 from secondorder.sizes import layer_sizes_for
-from secondorder.methods import calculate_hessian, hvp_fwd_rev
+from secondorder.products import calculate_hessian, hvp_fwd_rev
 
 pytestmark = pytest.mark.usefixtures("x64")  # float64 references throughout
 
@@ -142,3 +142,16 @@ def test_bad_init_and_batch(key):
         MLP(key, [3, 4, 1], init="xavier")
     with pytest.raises(ValueError, match="batch must be >= 1"):
         MLP(key, [3, 4, 1], batch=0)
+
+
+@pytest.mark.parametrize("form", ["unrolled", "scan"])
+def test_both_key_styles_draw_the_same_weights(form):
+    # jax.random.key is the typed key JAX recommends; PRNGKey the legacy raw one.
+    sizes = layer_sizes_for(140, 4, 4, 1) if form == "scan" else [4, 4, 4, 4, 1]
+    typed = MLP(jax.random.key(3), sizes, form=form)
+    legacy = MLP(jax.random.PRNGKey(3), sizes, form=form)
+    np.testing.assert_array_equal(typed.get_params(), legacy.get_params())
+    # ... and the task's own per-layer draw with the typed key, as the task writes it.
+    keys = jax.random.split(jax.random.key(3), len(sizes) - 1)
+    for w, k, m, n in zip(typed.weights, keys, sizes[:-1], sizes[1:]):
+        np.testing.assert_array_equal(w, jax.random.normal(k, (m, n), dtype=jnp.float32))

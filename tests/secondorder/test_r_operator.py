@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from secondorder.methods import calculate_hessian, get_method
+from secondorder.methods import get_method
+from secondorder.products import calculate_hessian
 from secondorder.model import MLP
 from secondorder.sizes import layer_sizes_for
 from secondorder.timing import time_method

@@ -2,7 +2,7 @@
 
 import pytest
 
-from secondorder.variants import Variant, describe, parse_variant
+from hvp_bench.variants import Variant, describe, parse_variant
 
 
 @pytest.mark.parametrize("text, variant", [

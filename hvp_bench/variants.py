@@ -19,6 +19,9 @@ it), only compile time and speed change. Names are `-`-separated tokens, form fi
     ...-k16             a block of 16 vectors per call (vmap), for curvature estimators;
                         the per-vector cost is the time over 16 (the gradient and the
                         dispatch floor ignore the vectors and run once)
+    ...-tree            the parameters and vectors passed as a pytree of weight matrices
+                        (`MLP.weight_tree`) instead of one flat vector: what a model
+                        written with a library costs against the flat path
 
 e.g. "scan-fused-u8", "fori-fused-jvp-u4". The PyTorch peer (hvp_bench.torch_peer, an
 optional extra) is three more variants of the same network, timed in the same sweep:
@@ -52,6 +55,8 @@ class Variant:
     rule: str = "autodiff"
     remat: bool = False
     vectors: int = 1
+    # Parameters as one flat vector, or as a pytree of weight matrices ("tree").
+    tree: bool = False
     # The torch form only: which PyTorch API runs the derivatives (TORCH_MODES).
     torch_mode: str = "autograd"
 
@@ -70,6 +75,7 @@ class Variant:
         tokens += [self.activation] if self.activation != "tanh" else []
         tokens += [f"u{self.unroll}"] if self.unroll != 1 else []
         tokens += [f"k{self.vectors}"] if self.vectors != 1 else []
+        tokens += ["tree"] if self.tree else []
         return "-".join(tokens)
 
     def model_kwargs(self) -> dict:
@@ -98,13 +104,15 @@ def parse_variant(text: str) -> Variant:
             key, value = "rule", "custom_jvp"
         elif token == "remat":
             key, value = "remat", True
+        elif token == "tree":
+            key, value = "tree", True
         elif token in ("exact", "tanh", "logistic"):
             key, value = "activation", token
         elif token[:1] in ("u", "k") and token[1:].isdigit() and int(token[1:]) >= 1:
             key, value = {"u": "unroll", "k": "vectors"}[token[0]], int(token[1:])
         else:
             raise ValueError(f"variant {text!r}: unknown token {token!r} (known: u<N>, k<N>, fused, "
-                             "matmul, jvp, remat, exact, tanh, logistic)")
+                             "matmul, jvp, remat, exact, tanh, logistic, tree)")
         if key in fields:
             raise ValueError(f"variant {text!r} sets its {key} twice")
         fields[key] = value
@@ -142,4 +150,5 @@ def describe(text: str) -> str:
     words += ["exact (erf) GELU"] if v.activation == "exact" else []
     words += [f"loop unrolled {v.unroll}x"] if v.unroll != 1 else []
     words += [f"{v.vectors} vectors per call"] if v.vectors != 1 else []
+    words += ["parameters as a pytree"] if v.tree else []
     return ", ".join(words) if words else f"plain {_FORM_WORDS['scan']}"
