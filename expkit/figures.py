@@ -15,14 +15,15 @@ if TYPE_CHECKING:
 def save_figure(fig: Figure, directory: str | Path, name: str, dpi: int = 110) -> list[Path]:
     """Writes `name`.png and `name`.svg into `directory`; returns their paths.
 
-    The SVG keeps its text as text (smaller, searchable) and has no embedded date, so
+    The SVG keeps its text as text (smaller, searchable), has no embedded date, and takes
+    its element ids from a hash salted with the figure's name instead of a random one, so
     redrawing unchanged results leaves the committed file unchanged.
     """
     import matplotlib
 
     directory = Path(directory)
     paths = [directory / f"{name}.png", directory / f"{name}.svg"]
-    with matplotlib.rc_context({"svg.fonttype": "none"}):  # for this save only
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):  # for this save only
         for path in paths:
             fig.savefig(path, dpi=dpi, metadata={"Date": None} if path.suffix == ".svg" else None)
     return paths

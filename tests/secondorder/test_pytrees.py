@@ -151,3 +151,34 @@ def test_the_curvature_estimators_on_a_dict_model_against_its_dense_hessian():
     np.testing.assert_allclose(ravel_pytree(diag)[0], np.diag(dense), atol=1e-10 * np.abs(dense).max())
     w1 = wasserstein1(np.asarray(density.nodes), np.asarray(density.weights), exact, np.ones_like(exact))
     assert w1 < point_mass_w1(exact) / 10
+
+
+def loop_body_ops(hlo_text: str) -> list[dict[str, int]]:
+    """The operations of each while-loop body of a compiled program, by kind (the work per loop step)."""
+    import re
+    from collections import Counter
+
+    bodies = set(re.findall(r"while\(.*?body=%?([\w.\-]+)", hlo_text))
+    out = []
+    for computation in re.split(r"\n\n", hlo_text):
+        name = re.match(r"\s*(?:ENTRY\s+)?%?([\w.\-]+)", computation)
+        if name and name.group(1) in bodies:
+            kinds = Counter(re.findall(r"=\s*\S+\s+([a-z][\w\-]*)\(", computation))
+            out.append({k: n for k, n in kinds.items() if k not in ("get-tuple-element", "tuple", "parameter")})
+    return sorted(out, key=lambda d: sorted(d.items()))
+
+
+@pytest.mark.parametrize("name", ["gradient", "hvp_rev_rev", "hvp_fwd_rev", "hvp_rev_fwd", "hvp_linearized_apply"])
+def test_the_pytree_path_compiles_to_the_same_loop_as_the_flat_one(name):
+    # The noise-free half of configs/bench_pytree.toml: per layer, the two paths run the same kernels.
+    from secondorder.timing import prepare_call
+
+    model = MLP(jax.random.PRNGKey(0), [4] + [4] * 20 + [1], form="scan")
+    x, inputs = model.get_params(), model.inputs()
+    v = jnp.ones_like(x)
+    flat = prepare_call(get_method(name), model.loss, x, v, inputs=inputs, warmup=0).fn.as_text()
+    tree = prepare_call(get_method(name), model.loss, model.weight_tree(x), model.weight_tree(v), inputs=inputs,
+                        warmup=0).fn.as_text()
+    bodies = loop_body_ops(flat)
+    assert bodies and all(body.get("fusion", 0) + body.get("dot", 0) > 0 for body in bodies)
+    assert loop_body_ops(tree) == bodies
