@@ -3,7 +3,7 @@
 - The task's MLP at depth (config `study = "task"`): trace, diagonal, extreme eigenvalues
   and spectral density of its Hessian from HVPs, checked against the dense Hessian at
   one depth, and what each route costs over depth (problem, study, cost, batching,
-  summary, analysis, plots, headlines).
+  summary, analysis, plots, headlines; blocks: what vmapped blocks buy there).
 - A classifier trained on real digits (`study = "trained"`): its Hessian and
   Gauss-Newton matrix at checkpoints along training (digits, classifier, training,
   trained_study, trained_summary, trained_plots).

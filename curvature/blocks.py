@@ -46,8 +46,7 @@ def routes(slq_probes: int, slq_steps: int, hutchpp_hvps: int, sequential: bool 
     probes one at a time (a sequential operator cannot be vmapped inside Lanczos's loop)."""
     def slq(op, key):
         vectors = jax.random.rademacher(key, (slq_probes, op.size), dtype=op.dtype)
-        nodes, weights = density.quadrature(op, vectors, slq_steps, batch=1 if sequential else None)
-        return op.size * (nodes * weights).sum() / slq_probes
+        return density.slq(op, vectors, slq_steps, batch=1 if sequential else None).trace(op.size)
 
     def hutchpp(op, key):
         return trace.hutchpp(op, key, hutchpp_hvps)[0]

@@ -79,13 +79,12 @@ def _power(config, size: int):
 def _slq(config, size: int):
     def run(op, key):
         vectors = jax.random.rademacher(key, (config.slq_probes, op.size), dtype=op.dtype)
-        return density.quadrature(op, vectors, config.slq_steps, config.probe_batch)
+        return density.slq(op, vectors, config.slq_steps, config.probe_batch)
 
-    def values(out):
-        nodes, weights = density.spectral_measure(*out)
-        # The measure's mean times P is SLQ's trace estimate (probes x steps HVPs).
-        return {"min_node": float(nodes.min()), "max_node": float(nodes.max()),
-                "trace": float(size * (nodes @ weights))}
+    def values(measure):
+        # SLQ's trace estimate (probes x steps HVPs) beside the range of its nodes.
+        return {"min_node": float(measure.nodes.min()), "max_node": float(measure.nodes.max()),
+                "trace": float(measure.trace(size))}
     return run, values
 
 

@@ -8,7 +8,8 @@ tests/test_readme.py fails when text and files disagree):
 - per_layer_lines: each HVP's per-layer cost in gradients, from a repeated study (the
   median over repeats, an interval that holds every repeat's own estimate);
 - depth_range_lines, rerun_lines: that study over 50-1000 layers, and run a second time;
-- peer_lines: PyTorch against JAX, like for like.
+- peer_lines: PyTorch against JAX, like for like;
+- pytree_lines: the parameters as a pytree against one flat vector, paired in the same rounds.
 
     python -m hvp_bench.headlines results/hvp_homework_cpu   # headline_lines
 """
@@ -241,10 +242,6 @@ def peer_lines(run_dir: str | Path) -> list[str]:
     return lines
 
 
-if __name__ == "__main__":
-    print("\n".join(headline_lines(sys.argv[1])))
-
-
 def pytree_lines(run_dir: str | Path) -> list[str]:
     """What the parameters as a pytree cost against one flat vector, paired in the same rounds
     (pytree_over_flat.csv, hvp_bench.paired), at the deepest depth of the run."""
@@ -266,3 +263,7 @@ def pytree_lines(run_dir: str | Path) -> list[str]:
             r = rows.loc[method]
             lines.append(f"| {name} | {r.ratio:.3f} [{r.lo:.3f}, {r.hi:.3f}] | {r.rep_min:.3f}-{r.rep_max:.3f} |")
     return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(headline_lines(sys.argv[1])))

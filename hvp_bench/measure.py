@@ -94,7 +94,7 @@ def _bytes(tree) -> int:
 def run_as(variant: Variant, method: str) -> Variant:
     """The formulation `method` runs in: the one the library picks where products are
     vmapped (a block of vectors, a dense Hessian: `MLP.vmap_safe`), else the variant's."""
-    if variant.is_torch or not vmaps(METHODS[method], variant.vectors):
+    if variant.is_torch or not vmaps(METHODS[method], variant.vectors > 1):
         return variant
     return dataclasses.replace(variant, activation=vmap_safe(variant.activation))
 

@@ -43,7 +43,7 @@ def predicted_bytes(method: str, params: int, depth: int, width: int, batch: int
     """The predicted peak of XLA's compiled memory analysis for one method, in bytes.
 
     Args:
-      method: a registry name.
+      method: a method's name (secondorder.methods).
       params: P, the number of parameters.
       depth, width, batch: the model (n hidden layers of width w, batch b).
       itemsize: bytes per number (4 for float32).

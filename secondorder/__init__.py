@@ -13,8 +13,8 @@ model's parameters, or one flat vector); every function returns the structure it
   lanczos (top eigenvalues, Ritz pairs, power iteration), trace (Hutchinson, Hutch++,
   XTrace, with an interval), diagonal, density (SLQ and deflated SLQ), wasserstein (W1
   between spectra, and trivial baselines);
-- the homework's MLP: model, layers (one layer's formulations), sizes, r_operator (its
-  HVP derived by hand), memory (predicted bytes of each method).
+- the homework's MLP: model, init (the task's weight draw), layers (one layer's
+  formulations), sizes, r_operator (its HVP derived by hand).
 
 Names load on first use (PEP 562), so importing the package, `secondorder.methods` or
 `secondorder.sizes` starts no JAX. This package imports nothing else of the suite.
@@ -32,11 +32,11 @@ _EXPORTS = {
     "timing": ("time_method", "time_interleaved", "prepare_call"),
     "operators": ("Operator", "data_mesh", "dense_operator", "ggn_operator", "hessian_operator", "shard_batch"),
     "dense": ("dense_matrix",),
-    "lanczos": ("top_eigenvalues",),
+    "lanczos": ("power_iteration", "ritz_pairs", "top_eigenvalues"),
     "trace": ("TraceEstimate", "trace_estimate"),
     "diagonal": ("diagonal_estimate",),
     "density": ("SpectralDensity", "spectral_density"),
-    "wasserstein": ("wasserstein1",),
+    "wasserstein": ("gaussian_w1", "point_mass_w1", "wasserstein1"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

@@ -59,6 +59,10 @@ class SpectralDensity(NamedTuple):
     probe: Array
     max_residual: Array
 
+    def trace(self, size: int):
+        """P Σ w_j θ_j: the trace the measure implies for a P x P matrix (SLQ's trace estimate)."""
+        return size * jnp.sum(self.nodes * self.weights)
+
     def smoothed(self, grid: np.ndarray, sigma: float) -> np.ndarray:
         """The measure convolved with a Gaussian of standard deviation sigma, on `grid`: (len(grid),)."""
         return gaussian_density(np.asarray(self.nodes), np.asarray(self.weights), grid, sigma)
@@ -113,9 +117,16 @@ def deflated_slq(op: Operator, vectors: Array, v0: Array, num_steps: int, deflat
 
     Args:
       vectors: (probes, P) probes; v0: (P,) the Lanczos start.
+      deflate: at most `lanczos_steps`; num_steps at most P − deflate (the probes' Krylov
+        space lives in the complement of the deflated vectors).
     Returns:
       The deflated Ritz values first (probe -1), then the probes' nodes.
     """
+    if not 1 <= deflate <= lanczos_steps <= op.size:
+        raise ValueError(f"need 1 <= deflate <= lanczos_steps <= P, got deflate = {deflate}, "
+                         f"lanczos_steps = {lanczos_steps}, P = {op.size}")
+    if num_steps > op.size - deflate:
+        raise ValueError(f"need num_steps <= P - deflate = {op.size - deflate}, got {num_steps}")
     values, ritz_vectors, residuals = ritz_pairs(op, v0, lanczos_steps)
     scale = jnp.abs(values).max()
     converged = residuals <= tol * scale
@@ -134,7 +145,8 @@ def deflated_slq(op: Operator, vectors: Array, v0: Array, num_steps: int, deflat
 
 
 def spectral_density(op: Operator, *, key: Array, num_probes: int = 10, num_steps: int = 80, deflate: int = 0,
-                     deflate_tol: float = 1e-8, lanczos_steps: int | None = None) -> SpectralDensity:
+                     deflate_tol: float = 1e-8, lanczos_steps: int | None = None,
+                     probe_batch: int | None = None) -> SpectralDensity:
     """The spectral density of `op` by SLQ, optionally deflated. Jittable.
 
     Costs num_probes x num_steps products, plus `lanczos_steps` (default num_steps) for
@@ -146,15 +158,18 @@ def spectral_density(op: Operator, *, key: Array, num_probes: int = 10, num_step
       num_probes, num_steps: probes, and Lanczos steps (quadrature nodes) per probe.
       deflate: outliers to take out first (0: plain SLQ).
       deflate_tol: a Ritz pair is deflated only if its residual is at most this x max|θ|.
+      lanczos_steps: the deflation's Lanczos run (default num_steps, at least `deflate`).
+      probe_batch: plain SLQ's probes vectorised at a time, which bounds the memory of the
+        Krylov bases (probes x P x steps numbers at once otherwise); None: all at once.
     """
     if not 1 <= num_steps <= op.size:
         raise ValueError(f"need 1 <= num_steps <= P, got num_steps = {num_steps}, P = {op.size}")
     probe_key, start_key = jax.random.split(key)
     vectors = jax.random.rademacher(probe_key, (num_probes, op.size), dtype=op.dtype)
     if deflate == 0:
-        return slq(op, vectors, num_steps)
+        return slq(op, vectors, num_steps, probe_batch)
     v0 = jax.random.normal(start_key, (op.size,), op.dtype)
-    return deflated_slq(op, vectors, v0, num_steps, deflate, lanczos_steps or num_steps, deflate_tol)
+    return deflated_slq(op, vectors, v0, num_steps, deflate, lanczos_steps or max(num_steps, deflate), deflate_tol)
 
 
 def spectral_measure(nodes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

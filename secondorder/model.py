@@ -1,4 +1,4 @@
-"""The task's MLP, and its loss as a function of one flat parameter vector.
+"""The task's MLP, and its loss as a function of its parameters (one flat vector, or a pytree).
 
 Bias-free layers, GELU after every layer but the last. Three forms of the same network:
 
@@ -11,7 +11,7 @@ Bias-free layers, GELU after every layer but the last. Three forms of the same n
   its compile time) is the same size at any depth.
 - `fori`: the same stack run by `lax.fori_loop`, indexing one layer per step.
 How each layer is written (product, activation, derivative rule) is a `LayerSpec`
-(secondorder.layers); hvp_bench.variants names the combinations.
+(secondorder.layers); an experiment may name the combinations (the suite's hvp_bench does).
 
 Both read the same flat vector: `get_params()` is the weights raveled and concatenated
 in layer order, exactly what `jax.flatten_util.ravel_pytree(weights)` gives. `loss` also
@@ -199,7 +199,7 @@ class MLP:
 
         params: the flat (P,) vector, or the same weights as `weight_tree` gives them.
         """
-        flat = isinstance(params, jax.Array) and params.ndim == 1
+        flat = not isinstance(params, (dict, list, tuple)) and np.ndim(params) == 1
         if self.form == "unrolled":
             return forward_unrolled(self.unflatten(params) if flat else params, x, self.layer)
         first, hidden, last = self.split(params) if flat else (params["first"], params["hidden"], params["last"])
@@ -248,7 +248,7 @@ def health(f, x: Array, v: Array) -> dict[str, bool]:
     hv = jax.jvp(jax.grad(f), (x,), (v,))[1]
     out = {}
     for name, a in (("loss", value), ("grad", grad), ("hvp", hv)):
-        a = np.asarray(a)
+        a = np.concatenate([np.ravel(leaf) for leaf in jax.tree.leaves(a)])  # any pytree
         out[f"{name}_finite"] = bool(np.all(np.isfinite(a)))
         out[f"{name}_nonzero"] = bool(np.any(a != 0))
     return out

@@ -53,12 +53,16 @@ def tree_vdot(a: PyTree, b: PyTree) -> Array:
                                            zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)))
 
 
-def _loss_of(model_or_f) -> ScalarFn:
-    """The scalar function to differentiate where products are vmapped: for the suite's MLP,
-    its loss in the layer form that XLA:CPU differentiates right under vmap
-    (`MLP.vmap_safe`); any other function as written."""
+def vmap_safe_loss(model_or_f) -> Callable:
+    """The function to differentiate where products are vmapped: for the suite's MLP (or a
+    bound method of it, e.g. `model.loss`), the same function of its vmap-safe form
+    (`MLP.vmap_safe`: XLA:CPU differentiates the tanh GELU wrongly under vmap); any other
+    function as written."""
     if hasattr(model_or_f, "vmap_safe"):
         return model_or_f.vmap_safe().loss
+    owner = getattr(model_or_f, "__self__", None)
+    if hasattr(owner, "vmap_safe"):
+        return getattr(owner.vmap_safe(), model_or_f.__name__)
     return model_or_f
 
 
@@ -66,8 +70,8 @@ def calculate_hessian(model, params: PyTree, block_size: int = 0) -> Array:
     """The dense Hessian of a scalar function, by autodiff.
 
     Args:
-      model: any scalar function of `params`, or the suite's `MLP` (then its loss, in the
-        form whose vmapped derivatives XLA:CPU gets right: `MLP.vmap_safe`).
+      model: any scalar function of `params`, or the suite's `MLP` or its bound `loss`
+        (then in the form whose vmapped derivatives XLA:CPU gets right: `MLP.vmap_safe`).
       params: a pytree of arrays, P numbers in all.
       block_size: 0 for `jax.hessian` (all P columns vectorised at once: temporaries of
         P x activations); otherwise columns are built `block_size` at a time with
@@ -75,7 +79,7 @@ def calculate_hessian(model, params: PyTree, block_size: int = 0) -> Array:
     Returns:
       (P, P), symmetric, rows and columns in `ravel_pytree(params)` order.
     """
-    f = _loss_of(model)
+    f = vmap_safe_loss(model)  # jax.hessian and lax.map's blocks vmap the products
     x, unravel = ravel(params)
     if not is_flat(params):
         f = (lambda g: lambda flat: g(unravel(flat)))(f)
@@ -161,8 +165,9 @@ def apply(name: str, f: ScalarFn, state: Any, x: PyTree, v: PyTree, *inputs: Any
             return hvp_linearize(f, x, v)
         case "hvp_linearized_apply":
             return state(v)
-        case "hvp_by_hand":
-            return f.hvp_by_hand(x, v, *inputs)
+        case "hvp_by_hand":  # the R-operator is written on the flat vector
+            flat_x, unravel = ravel(x)
+            return unravel(f.hvp_by_hand(flat_x, ravel(v)[0], *inputs))
         case "gradient":
             return gradient(f, x)
         case "dispatch_floor":

@@ -29,6 +29,7 @@ import jax
 import numpy as np
 
 from secondorder.methods import Method
+from secondorder.products import vmap_safe_loss
 
 Loss = Callable[..., jax.Array]  # loss(params, inputs) or loss(params, *inputs) -> scalar
 CallHook = Callable[[Any], None]
@@ -70,24 +71,20 @@ def memory_of(compiled) -> dict[str, int]:
     return out
 
 
-def block_size(x: Any, v: Any) -> int:
-    """k when v is a block of k vectors shaped like x (a leading axis on every leaf), else 1."""
-    x_leaf, v_leaf = jax.tree.leaves(x)[0], jax.tree.leaves(v)[0]
-    return int(v_leaf.shape[0]) if v_leaf.ndim == x_leaf.ndim + 1 else 1
+def is_block(x: Any, v: Any) -> bool:
+    """Whether v is a block of vectors shaped like x: a leading axis on every leaf (even of length 1)."""
+    return jax.tree.leaves(v)[0].ndim == jax.tree.leaves(x)[0].ndim + 1
 
 
-def vmaps(method: Method, vectors: int = 1) -> bool:
+def vmaps(method: Method, block: bool = False) -> bool:
     """Whether `method` runs vmapped products: a dense Hessian, or a block of vectors."""
-    return method.dense or (vectors > 1 and method.needs_vector)
+    return method.dense or (block and method.needs_vector)
 
 
-def _loss_to_run(method: Method, loss: Loss, vectors: int) -> Loss:
+def _loss_to_run(method: Method, loss: Loss, block: bool) -> Loss:
     """`loss` as written, or, where the method vmaps products of the suite's MLP, the same
     loss of its vmap-safe form (`MLP.vmap_safe`: XLA:CPU's vmapped tanh-GELU fault)."""
-    model = getattr(loss, "__self__", None)
-    if vmaps(method, vectors) and hasattr(model, "vmap_safe"):
-        return getattr(model.vmap_safe(), loss.__name__)
-    return loss
+    return vmap_safe_loss(loss) if vmaps(method, block) else loss
 
 
 def _at(loss: Loss, inputs: Any) -> Callable:
@@ -97,15 +94,15 @@ def _at(loss: Loss, inputs: Any) -> Callable:
     return lambda p: loss(p, inputs)
 
 
-def timed_function(method: Method, loss: Loss, vectors: int = 1) -> Callable:
+def timed_function(method: Method, loss: Loss, block: bool = False) -> Callable:
     """(state, x, v, inputs) -> the method's output, with the data a traced argument.
 
     Args:
       loss: loss(params, inputs); for a method that needs the model (hvp_by_hand), the
         bound `MLP.loss` of that model.
-      vectors: 1, or k for a block of k vectors: the method is vmapped over it.
+      block: v is a block of vectors (a leading axis on every leaf): the method is vmapped over it.
     """
-    loss = _loss_to_run(method, loss, vectors)
+    loss = _loss_to_run(method, loss, block)
     if method.needs_model:
         model = getattr(loss, "__self__", None)
         if not hasattr(model, "hvp_by_hand"):
@@ -117,7 +114,7 @@ def timed_function(method: Method, loss: Loss, vectors: int = 1) -> Callable:
         def one(state, x, v, inputs):
             return method.apply(_at(loss, inputs), state, x, v)
 
-    if vectors == 1 or not method.needs_vector:
+    if not block or not method.needs_vector:
         return one
     return lambda state, x, v, inputs: jax.vmap(lambda u: one(state, x, u, inputs))(v)
 
@@ -125,18 +122,22 @@ def timed_function(method: Method, loss: Loss, vectors: int = 1) -> Callable:
 def compile_method(method: Method, loss: Loss, x: Any, v: Any, inputs: Any = None, state: Any = None):
     """Compiles the timed call ahead of time; returns (executable, seconds).
 
-    The executable takes (state, x, v, inputs); v may be a block of vectors (`block_size`).
+    The executable takes (state, x, v, inputs); v may be a block of vectors (`is_block`).
     """
     start = time.perf_counter()
-    compiled = jax.jit(timed_function(method, loss, block_size(x, v))).lower(state, x, v, inputs).compile()
+    compiled = jax.jit(timed_function(method, loss, is_block(x, v))).lower(state, x, v, inputs).compile()
     return compiled, time.perf_counter() - start
 
 
-def compile_prepare(method: Method, loss: Loss, x: Any, inputs: Any = None):
-    """Compiles `method.prepare` as (x, inputs) -> state, or None if the method has none."""
+def compile_prepare(method: Method, loss: Loss, x: Any, inputs: Any = None, block: bool = False):
+    """Compiles `method.prepare` as (x, inputs) -> state, or None if the method has none.
+
+    block: the timed call takes a block of vectors, so the state (a linearization) is
+    applied vmapped: it is built from the vmap-safe form then.
+    """
     if method.state is None:
         return None
-    loss = _loss_to_run(method, loss, 1)
+    loss = _loss_to_run(method, loss, block or method.dense)
     return jax.jit(lambda x, inputs: method.prepare(_at(loss, inputs), x)).lower(x, inputs).compile()
 
 
@@ -190,7 +191,7 @@ def prepare_call(method: Method, f: Loss, x: Any, v: Any, *, inputs: Any = None,
     is_model_loss = hasattr(getattr(f, "__self__", None), "vmap_safe")
     loss = f if inputs is not None or is_model_loss else (lambda p, _: f(p))
     start = time.perf_counter()
-    prepare = compile_prepare(method, loss, x, inputs)
+    prepare = compile_prepare(method, loss, x, inputs, is_block(x, v))
     compile_s = time.perf_counter() - start
     compiled_bytes, state, prepare_s = 0, None, 0.0
     if prepare is not None:

@@ -13,7 +13,8 @@
 | hutchpp    | tr(QᵀMQ) on a sketch of m/3, Hutchinson on the rest (m/3)   | ∝ m^-1                 |
 | xtrace     | XTrace: exchangeable leave-one-out Hutch++ on m/2 Gaussians | ∝ m^-1, smaller constant |
 
-Each spends exactly m products. Hutchinson and XTrace come from matfree
+Each spends m products (XTrace: m rounded down to even; with m/2 >= P, matfree forms the
+whole matrix, the estimate is exact and its interval has zero width). Hutchinson and XTrace come from matfree
 (`matfree.stochtrace`, with its standard errors); matfree has no Hutch++, so it is
 written here (Meyer, Musco, Musco, Woodruff, "Hutch++: Optimal Stochastic Trace
 Estimation", SOSA 2021, https://arxiv.org/abs/2010.09649, Algorithm 1; its standard

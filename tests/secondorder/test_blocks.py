@@ -108,3 +108,18 @@ def test_vmapped_unit_derivatives_equal_single_ones_on_saturated_units(activatio
         block = np.asarray(jax.jit(jax.vmap(fn, in_axes=(None, 0)))(x, vectors))
         np.testing.assert_allclose(block, np.broadcast_to(single, block.shape), rtol=1e-14, atol=0)
         assert not block[:, 2:6].any() and not single[2:6].any()  # z <= -100: exactly 0
+
+
+@pytest.mark.parametrize("name", ["hvp_fwd_rev", "hvp_linearized_apply", "hessian_then_hvp"])
+def test_the_timing_harness_runs_blocks_in_the_vmap_safe_form(name):
+    # On the dead network every product is exactly 0; the tanh form, vmapped, is not (a
+    # stored linearization applied to a block included: it must be built vmap-safe too).
+    from secondorder.methods import get_method
+    from secondorder.timing import time_method
+
+    model = MLP(jax.random.PRNGKey(0), layer_sizes_for(20, 4, 4, 1), form="scan", dtype=jnp.float64)
+    params = model.get_params()
+    block = jax.random.normal(jax.random.PRNGKey(1), (2, model.num_params), jnp.float64)
+    assert not reference(model, block).any()
+    out = time_method(get_method(name), model.loss, params, block, num_runs=1).output
+    assert out.shape == block.shape and not np.asarray(out).any()

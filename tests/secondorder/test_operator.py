@@ -1,5 +1,5 @@
-"""secondorder.operators and curvature.problem: the Hessian and GGN operators against closed forms,
-dense references and finite differences, and the batch-sharded operator against the single-device one."""
+"""secondorder.operators: the Hessian and GGN operators against closed forms and dense references,
+and the batch-sharded operator against the single-device one."""
 
 import json
 import os
@@ -11,11 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from jax.flatten_util import ravel_pytree
 
-from curvature.config import CurvatureConfig
-from curvature.problem import build_problem
 from secondorder.operators import ggn_operator, hessian_operator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,95 +37,6 @@ def test_every_composition_gives_the_closed_form_hessian(hvp):
     hessian = np.asarray(a) - np.diag(np.cos(np.asarray(x)))  # the witness, by hand
     out = jax.jit(lambda x, v: hessian_operator(f, x, hvp=hvp).matmat(v))(x, v)
     np.testing.assert_allclose(out, np.asarray(v) @ hessian, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.slow
-def test_the_mlp_operator_matches_finite_differences_of_the_gradient():
-    config = CurvatureConfig(study_depth=3)
-    problem = build_problem(config, 3)
-    assert problem.size == 16 * 16 + 2 * 16 * 16 + 16 == config.study_params
-    v = jax.random.normal(jax.random.PRNGKey(1), (problem.size,))
-    hv = problem.compile(lambda op, v: op.matvec(v), v)(v)
-    grad = jax.jit(jax.grad(lambda p: problem.loss(p, problem.inputs)))
-    h = 1e-5
-    fd = (grad(problem.params + h * v) - grad(problem.params - h * v)) / (2 * h)
-    np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-6 * float(jnp.abs(hv).max()))
-
-
-@pytest.mark.slow
-def test_a_block_of_vectors_gets_the_single_vector_products_on_a_deep_mlp():
-    # The problem's model runs the logistic form of the task's tanh GELU (MLP.vmap_safe): a
-    # vmapped block is right (the tanh form's drifts: 1e7 at 250 layers; the 250-1000 layer
-    # checks against a long-double witness: tests/secondorder/test_blocks.py).
-    problem = build_problem(CurvatureConfig(), 64)
-    vectors = jax.random.rademacher(jax.random.PRNGKey(0), (4, problem.size), dtype=jnp.float64)
-
-    def both(op, vectors):
-        return op.matmat(vectors), jnp.stack([op.matvec(v) for v in vectors])
-
-    block, single = problem.compile(both, vectors)(vectors)
-    np.testing.assert_allclose(block, single, rtol=1e-13, atol=1e-13 * float(jnp.abs(single).max()))
-
-
-@pytest.mark.slow
-def test_the_block_check_reads_finite_differences_and_single_products():
-    from curvature.batching import block_check
-
-    problem = build_problem(CurvatureConfig(), 8)
-    check = block_check(problem, jax.random.PRNGKey(3))
-    assert check["matmat_vs_single"] < 1e-13
-    assert check["fd_vs_single"] < 1e-6 and check["fd_vs_block"] < 1e-6
-    # the witness is not trivially zero: a coarse step's truncation error shows
-    assert block_check(problem, jax.random.PRNGKey(3), step=1e-1)["fd_vs_single"] > 1e-6
-
-
-def test_a_float32_problem_is_the_same_network_rounded():
-    config = CurvatureConfig(study_depth=3)
-    p64, p32 = build_problem(config, 3), build_problem(config, 3, "float32")
-    assert p32.params.dtype == jnp.float32
-    np.testing.assert_allclose(p32.params, p64.params, rtol=1e-7)
-
-
-SHARDED = """
-import json, jax, jax.numpy as jnp, numpy as np
-from curvature.config import CurvatureConfig
-from curvature.problem import build_problem
-from secondorder import density, diagonal, lanczos, trace
-out = {"devices": jax.device_count()}
-with jax.enable_x64(True):
-    results = {}
-    for devices in (1, 4):
-        config = CurvatureConfig(study_depth=3, devices=devices, batch=8, inputs="normal")
-        p = build_problem(config, 3)
-        key = jax.random.PRNGKey(3)
-        v = jax.random.normal(key, (p.size,))
-        def everything(op, k, v):  # one compile for all estimators
-            return {"hv": op.matvec(v), "lanczos": lanczos.top_eigenvalues(op, 5, key=k, num_steps=30),
-                    "hutchpp": trace.trace_estimate(op, key=k, num_matvecs=24, method="hutchpp").estimate,
-                    "xtrace": trace.trace_estimate(op, key=k, num_matvecs=24).estimate,
-                    "diag": diagonal.diagonal_estimate(op, key=k, num_matvecs=12, method="hutchinson"),
-                    "slq": density.spectral_density(op, key=k, num_probes=2, num_steps=10).nodes}
-        results[devices] = {name: np.asarray(a) for name, a in p.compile(everything, key, v)(key, v).items()}
-        results[devices]["loss"] = np.asarray(jax.jit(p.loss)(p.params, p.inputs))
-        out[f"shards_{devices}"] = len(p.inputs.sharding.device_set)
-    for name, single in results[1].items():
-        sharded = results[4][name]
-        out[name] = float(np.max(np.abs(sharded - single)) / np.max(np.abs(single)))
-print(json.dumps(out))
-"""
-
-
-@pytest.mark.slow
-def test_the_batch_sharded_operator_equals_the_single_device_one():
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", SHARDED], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out.pop("devices") == 4 and out.pop("shards_4") == 4 and out.pop("shards_1") == 1
-    # Sums of the shards in another order: equal to float64 rounding.
-    assert all(diff < 1e-10 for diff in out.values()), out
 
 
 def test_the_ggn_of_a_pytree_model_is_jt_h_j():
@@ -166,3 +74,52 @@ def test_shard_batch_refuses_rows_that_do_not_split():
     assert shard_batch(jnp.ones((3, 2)), None).shape == (3, 2)
     mesh = jax.sharding.Mesh(np.array(jax.devices()[:1] * 1), ("data",))
     assert shard_batch(jnp.ones((3, 2)), mesh).shape == (3, 2)
+
+
+SHARDED = """
+import json, jax, jax.numpy as jnp, numpy as np
+from secondorder import (data_mesh, diagonal_estimate, ggn_operator, hessian_operator, shard_batch,
+                         spectral_density, top_eigenvalues, trace_estimate)
+jax.config.update("jax_enable_x64", True)
+out = {"devices": jax.device_count()}
+k = jax.random.split(jax.random.key(0), 4)
+params = {"w": jax.random.normal(k[0], (6, 8)) / 2, "v": jax.random.normal(k[1], (8, 3)) / 3}
+x, y = jax.random.normal(k[2], (16, 6)), jax.random.randint(k[3], (16,), 0, 3)
+def predict(p, x):
+    return jnp.tanh(x @ p["w"]) @ p["v"]
+def cross_entropy(z, y):  # a mean over the rows: the shards' parts are not simply added
+    return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1))
+def loss(p, x, y):
+    return cross_entropy(predict(p, x), y)
+v = jax.tree.map(jnp.ones_like, params)
+@jax.jit
+def everything(params, x, y, key):
+    ops = {"hessian": hessian_operator(loss, params, x, y), "ggn": ggn_operator(predict, cross_entropy, params, x, y)}
+    flat_v = jnp.ones(ops["hessian"].size)
+    return {f"{name}_{what}": value for name, op in ops.items() for what, value in (
+        ("hv", op.matvec(flat_v)), ("top", top_eigenvalues(op, 3, key=key, num_steps=20)),
+        ("trace", trace_estimate(op, key=key, num_matvecs=24).estimate),
+        ("diag", diagonal_estimate(op, key=key, num_matvecs=12)["w"]),
+        ("density", spectral_density(op, key=key, num_probes=2, num_steps=10).nodes))}
+results = {}
+for devices in (1, 4):
+    xs, ys = shard_batch((x, y), data_mesh(devices))
+    out[f"shards_{devices}"] = len(xs.sharding.device_set)
+    results[devices] = {k: np.asarray(a) for k, a in everything(params, xs, ys, jax.random.key(1)).items()}
+for name, single in results[1].items():
+    out[name] = float(np.max(np.abs(results[4][name] - single)) / np.max(np.abs(single)))
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_a_sharded_batch_gives_every_estimator_the_single_device_answer():
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu",
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", SHARDED], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out.pop("devices") == 4 and out.pop("shards_4") == 4 and out.pop("shards_1") == 1
+    # A mean loss over sharded rows, partitioned by XLA: equal to float64 rounding.
+    assert all(diff < 1e-10 for diff in out.values()), out

@@ -182,3 +182,18 @@ def test_the_pytree_path_compiles_to_the_same_loop_as_the_flat_one(name):
     bodies = loop_body_ops(flat)
     assert bodies and all(body.get("fusion", 0) + body.get("dot", 0) > 0 for body in bodies)
     assert loop_body_ops(tree) == bodies
+
+
+def test_a_block_of_one_vector_and_the_hand_derived_hvp_on_a_pytree():
+    model = MLP(jax.random.key(0), [4, 4, 4, 4, 1], form="scan", init_scale=0.7, dtype=jnp.float64)
+    x = model.get_params()
+    hessian = calculate_hessian(model, x)
+    v = jax.random.normal(jax.random.key(1), (1, x.size), jnp.float64)
+    for name in ("hvp_fwd_rev", "hvp_linearized_apply", "naive_hvp"):
+        out = time_method(get_method(name), model.loss, x, v, num_runs=1).output
+        assert out.shape == (1, x.size)  # a block of one is still a block
+        np.testing.assert_allclose(out[0], hessian @ v[0], rtol=1e-10, atol=1e-12)
+    out = time_method(get_method("hvp_by_hand"), model.loss, model.weight_tree(x), model.weight_tree(v[0]),
+                      num_runs=1).output
+    np.testing.assert_allclose(ravel_pytree(out)[0], hessian @ v[0], rtol=1e-10, atol=1e-12)
+    assert float(model.loss(np.asarray(x))) == float(model.loss(x))  # a NumPy vector is flat too
