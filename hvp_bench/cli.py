@@ -35,7 +35,7 @@ def main_run(argv: Sequence[str] | None = None) -> int:
         return _dry_run(config, args)
 
     from hvp_bench.figure_text import LABELS
-    from hvp_bench.plots import plot_run
+    from hvp_bench.run_figures import plot_run
     from hvp_bench.rundir import format_summary, load_run, summarize_runs
     from hvp_bench.sweep import run_sweep
 
@@ -108,7 +108,7 @@ def main_plot(argv: Sequence[str] | None = None) -> int:
     parser = OneLineParser(description="Redraw a run's figures from its result files.")
     parser.add_argument("run_dir", help="a directory written by hvp-run (scripts/run_hvp.py)")
     args = parser.parse_args(argv)
-    from hvp_bench.plots import plot_run
+    from hvp_bench.run_figures import plot_run
 
     for path in plot_run(args.run_dir):
         print(f"wrote {path}")

@@ -2,7 +2,7 @@
 
 Each `figure_*` function takes summaries and returns a matplotlib `Figure`; nothing here
 touches pyplot, the backend or global rcParams, so importing this module is safe in a
-notebook. `plot_run(run_dir)` draws every figure of a run into its directory. Names,
+notebook (hvp_bench.run_figures draws every figure of a run into its directory). Names,
 axis labels and titles come from hvp_bench.figure_text (one vocabulary for all figures).
 
 Which statistic each figure shows (also written on it):
@@ -33,16 +33,13 @@ from expkit.figures import save_figure as expkit_save_figure
 from hvp_bench import figure_text as words
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
 from hvp_bench.figure_text import DEAD_LABEL, LABELS, MEAN_STD, MEDIAN_IQR, decorate, label, title
-from hvp_bench.rundir import is_dead, load_run, load_summary, summarize_runs, variants_of
+from hvp_bench.rundir import is_dead
 
 __all__ = ["COLORS", "DEAD_LABEL", "LABELS", "MEAN_STD", "MEDIAN_IQR", "draw_points", "label", "legend", "mark_dead",
-           "plot_run", "save_figure", "title"]
+           "save_figure", "title"]
 
 COLORS = dict(zip((*METHOD_NAMES, FLOOR_METHOD), matplotlib.colormaps["tab10"].colors))
 STATUS_MARKERS = {"skipped": "x", "failed": "X", "timeout": "X", "wrong": "D"}
-OWN_FIGURES_UP_TO = 3
-"""Runs with at most this many variants get every figure for each variant; with more,
-the first variant alone, and the variants figures compare them all."""
 
 
 def mark_dead(ax, xs, ys, dead, color, legend: bool = True) -> None:
@@ -185,51 +182,3 @@ def figure_width_sweep(summary: pd.DataFrame, meta: dict) -> Figure:
     depth = meta.get("config", {}).get("width_depth")
     decorate(fig, meta, f"Time against the width of the layers, at {depth} layers", show_width=False)
     return fig
-
-
-def _has_dense_route(summary: pd.DataFrame) -> bool:
-    return bool(summary["method"].isin(["hessian_then_hvp", "naive_hvp"]).any())
-
-
-def plot_run(run_dir: str | Path) -> list[Path]:
-    """Draws every figure of a run into its directory; returns the paths written.
-
-    With several variants, the figures of the first variant have plain names, those of
-    the others (up to OWN_FIGURES_UP_TO variants in all) a `_<variant>` suffix, and
-    `variants` (median times) and `variants_compile` compare them all, one panel per method.
-    task_timings is drawn where the run has the dense route ((1) or (2)).
-
-    Raises:
-      ConfigError: no run directory, or an empty or unreadable runs.csv or meta.json.
-    """
-    # variant_figures draws with this module's helpers: imported here, not at the top.
-    from hvp_bench.variant_figures import figure_variants
-
-    run_dir = Path(run_dir)
-    rows, meta = load_run(run_dir)
-    variants = variants_of(meta, rows)
-    own = variants if len(variants) <= OWN_FIGURES_UP_TO else variants[:1]
-    written: list[Path] = []
-    for i, variant in enumerate(own):
-        depth_sweep, width_sweep, _ = load_summary(run_dir, variant)
-        suffix = "" if i == 0 else f"_{variant}"
-        variant_meta = {**meta, "_variant": variant}
-        if depth_sweep["depth"].nunique() > 1:  # a width-only run has one depth
-            figures = [("hvp_compositions", figure_compositions), ("compile_times", figure_compile_times)]
-            if _has_dense_route(depth_sweep):
-                figures.insert(0, ("task_timings", figure_task_timings))
-            for name, draw in figures:
-                written += save_figure(draw(depth_sweep, variant_meta), run_dir, name + suffix)
-        if width_sweep["width"].nunique() > 1:
-            written += save_figure(figure_width_sweep(width_sweep, variant_meta), run_dir, "width_sweep" + suffix)
-    if len(variants) > 1:
-        config = meta.get("config", {})
-        width, width_depth = config.get("width"), config.get("width_depth")
-        summary = summarize_runs(rows[rows["width"] == width] if width is not None else rows)
-        if summary["depth"].nunique() > 1:
-            written += save_figure(figure_variants(summary, meta), run_dir, "variants")
-            written += save_figure(figure_variants(summary, meta, column="compile_s"), run_dir, "variants_compile")
-        across = summarize_runs(rows[rows["depth"] == width_depth]) if config.get("widths") else summary.iloc[:0]
-        if len(across) and across["width"].nunique() > 1:
-            written += save_figure(figure_variants(across, meta, x="width"), run_dir, "variants_width")
-    return written

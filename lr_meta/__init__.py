@@ -20,7 +20,7 @@ The names below load on first use, so `import lr_meta.config` imports neither JA
 matplotlib.
 """
 
-from expkit.lazy import lazy_names
+from secondorder.lazy import lazy_names
 
 __getattr__, __dir__, __all__ = lazy_names(
     __name__, {"problem": ("draw_alpha0", "draw_x0", "sphere", "unrolled_loss", "unrolled_loss_scan")})

@@ -20,7 +20,7 @@ Names load on first use (PEP 562), so importing the package, `secondorder.method
 `secondorder.sizes` starts no JAX. This package imports nothing else of the suite.
 """
 
-import importlib
+from secondorder.lazy import lazy_names
 
 _EXPORTS = {
     "products": ("calculate_hessian", "gradient", "hvp", "hvp_fwd_rev", "hvp_linearize", "hvp_rev_fwd",
@@ -38,15 +38,4 @@ _EXPORTS = {
     "density": ("SpectralDensity", "spectral_density"),
     "wasserstein": ("gaussian_w1", "point_mass_w1", "wasserstein1"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__ = lazy_names(__name__, _EXPORTS)

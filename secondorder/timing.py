@@ -137,7 +137,7 @@ def compile_prepare(method: Method, loss: Loss, x: Any, inputs: Any = None, bloc
     """
     if method.state is None:
         return None
-    loss = _loss_to_run(method, loss, block or method.dense)
+    loss = _loss_to_run(method, loss, block)
     return jax.jit(lambda x, inputs: method.prepare(_at(loss, inputs), x)).lower(x, inputs).compile()
 
 
@@ -161,16 +161,19 @@ class TimedCall:
       prepare_s: running the compiled `prepare` once.
       memory: the timed function's compiled memory analysis (memory_of).
       compiled_bytes: the larger total of `prepare`'s and the timed function's.
-      state: what `prepare` built (held alive while the call may run).
     """
 
     fn: Callable
-    args: tuple
+    args: tuple  # (state, x, v, inputs)
     compile_s: float
     prepare_s: float
     memory: dict[str, int]
     compiled_bytes: int
-    state: Any = dataclasses.field(repr=False, default=None)
+
+    @property
+    def state(self) -> Any:
+        """What `prepare` built (None for most methods), held alive while the call may run."""
+        return self.args[0]
 
 
 def prepare_call(method: Method, f: Loss, x: Any, v: Any, *, inputs: Any = None, warmup: int = 1,
@@ -209,7 +212,7 @@ def prepare_call(method: Method, f: Loss, x: Any, v: Any, *, inputs: Any = None,
     args = (state, x, v, inputs)
     for _ in range(warmup):
         jax.block_until_ready(compiled(*args))
-    return TimedCall(compiled, args, compile_s + seconds, prepare_s, memory, compiled_bytes, state)
+    return TimedCall(compiled, args, compile_s + seconds, prepare_s, memory, compiled_bytes)
 
 
 def round_orders(names: list[str], num_runs: int, order: str = "shuffled", seed: Any = 0) -> list[list[str]]:

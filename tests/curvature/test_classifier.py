@@ -6,12 +6,6 @@ Jacobians (`jax.jacfwd`) and the softmax Hessian written out, the Hessian produc
 against central differences of the gradient, vmapped blocks against single products.
 """
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,9 +13,9 @@ import pytest
 
 from curvature.classifier import Classifier, cross_entropy_sum, operator
 from secondorder.dense import dense_matrix
+from tests.helpers.host_devices import run_on_host_devices
 
 pytestmark = pytest.mark.usefixtures("x64")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def tiny(scale=1.0, n=12, sizes=(5, 4, 3, 3)):
@@ -129,12 +123,7 @@ print(json.dumps(out))
 
 
 def test_the_batch_sharded_loss_gradient_and_products_equal_one_device():
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", SHARDED], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_on_host_devices(SHARDED, 2)
     assert out.pop("devices") == 2 and out.pop("shards_2") == 2 and out.pop("shards_1") == 1
     # Sums of the shards in another order: equal to float64 rounding.
     assert all(diff < 1e-12 for diff in out.values()), out

@@ -16,7 +16,8 @@ from hvp_bench.cli import main_plot
 from hvp_bench.config import METHOD_NAMES, TASK_METHODS
 from hvp_bench.figure_text import AXIS_LABELS, COMPILE, DEPTH, LABELS, TIME, WIDTH, subtitle
 from hvp_bench.plots import (DEAD_LABEL, figure_compile_times, figure_compositions, figure_task_timings,
-                             figure_width_sweep, plot_run)
+                             figure_width_sweep)
+from hvp_bench.run_figures import plot_run
 from hvp_bench.rundir import COLUMNS, format_summary, load_run, load_summary, ms, summarize_runs
 from hvp_bench.variant_figures import figure_variants
 

@@ -15,10 +15,7 @@ from secondorder.operators import dense_operator
 from tests.helpers.curvature_matrices import low_rank, separated, with_spectrum
 
 
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
+pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (tests/conftest.py)
 
 
 @pytest.mark.slow

@@ -1,12 +1,6 @@
 """secondorder.operators: the Hessian and GGN operators against closed forms and dense references,
 and the batch-sharded operator against the single-device one."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,14 +8,10 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from secondorder.operators import ggn_operator, hessian_operator
+from tests.helpers.host_devices import run_on_host_devices
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
+pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (tests/conftest.py)
 
 
 @pytest.mark.parametrize("hvp", ["linearize", "fwd_rev", "rev_rev"])
@@ -114,12 +104,7 @@ print(json.dumps(out))
 
 @pytest.mark.slow
 def test_a_sharded_batch_gives_every_estimator_the_single_device_answer():
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", SHARDED], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_on_host_devices(SHARDED, 4)
     assert out.pop("devices") == 4 and out.pop("shards_4") == 4 and out.pop("shards_1") == 1
     # A mean loss over sharded rows, partitioned by XLA: equal to float64 rounding.
     assert all(diff < 1e-10 for diff in out.values()), out

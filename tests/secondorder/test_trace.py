@@ -16,10 +16,7 @@ from secondorder.operators import dense_operator
 from tests.helpers.curvature_matrices import low_rank, with_spectrum
 
 
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
+pytestmark = pytest.mark.usefixtures("x64")  # float64 throughout (tests/conftest.py)
 
 
 def estimates(name, matrix, m, reps, seed=0, chunk=100):

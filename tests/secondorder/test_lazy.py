@@ -2,7 +2,7 @@
 
 import pytest
 
-from expkit.lazy import lazy_names
+from secondorder.lazy import lazy_names
 
 
 def test_names_load_from_their_module_on_first_use():

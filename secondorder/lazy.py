@@ -3,7 +3,8 @@
     __getattr__, __dir__, __all__ = lazy_names(__name__, {"model": ("MLP",), ...})
 
 in a package's __init__.py makes `package.MLP` import `package.model` when first used
-(PEP 562), so that e.g. validating a config does not import JAX.
+(PEP 562), so that e.g. validating a config does not import JAX. Here, in the library, so
+that it and the experiments share one copy (the library may import nothing of the suite).
 """
 
 from __future__ import annotations
