@@ -11,8 +11,9 @@ model's parameters, or one flat vector); every function returns the structure it
 - operators (the Hessian and the Gauss-Newton matrix of a loss as matrix-free operators,
   with the data batch optionally sharded over devices), dense (the matrix from products),
   lanczos (top eigenvalues, Ritz pairs, power iteration), trace (Hutchinson, Hutch++,
-  XTrace, with an interval), diagonal, density (SLQ and deflated SLQ), wasserstein (W1
-  between spectra, and trivial baselines);
+  XTrace, with an interval), diagonal, density (SLQ and deflated SLQ), kpm (the kernel
+  polynomial method), density_bounds (how far SLQ can be, a priori and a posteriori),
+  wasserstein (W1 and KS between spectra, and trivial baselines);
 - the homework's MLP: model, init (the task's weight draw), layers (one layer's
   formulations), sizes, r_operator (its HVP derived by hand).
 
@@ -35,7 +36,9 @@ _EXPORTS = {
     "lanczos": ("power_iteration", "ritz_pairs", "top_eigenvalues"),
     "trace": ("TraceEstimate", "trace_estimate"),
     "diagonal": ("diagonal_estimate",),
-    "density": ("SpectralDensity", "spectral_density"),
-    "wasserstein": ("gaussian_w1", "point_mass_w1", "wasserstein1"),
+    "density": ("SpectralDensity", "spectral_density", "spectral_density_history"),
+    "kpm": ("kpm_density",),
+    "density_bounds": ("a_posteriori_w1", "a_priori_budget", "a_priori_t"),
+    "wasserstein": ("gaussian_w1", "ks_distance", "point_mass_w1", "wasserstein1"),
 }
 __getattr__, __dir__, __all__ = lazy_names(__name__, _EXPORTS)

@@ -32,6 +32,7 @@ The estimate is a weighted set of points; compare it with a reference spectrum b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
@@ -63,6 +64,20 @@ class SpectralDensity(NamedTuple):
         """P Σ w_j θ_j: the trace the measure implies for a P x P matrix (SLQ's trace estimate)."""
         return size * jnp.sum(self.nodes * self.weights)
 
+    def probe_range(self, start: int, stop: int) -> SpectralDensity:
+        """The measure from probes start..stop-1 alone (deflated Ritz values kept), reweighted to sum 1. NumPy.
+
+        Disjoint ranges of one run are independent estimates with fewer probes.
+        """
+        probe = np.asarray(self.probe)
+        total = int(probe.max()) + 1
+        if not 0 <= start < stop <= total:
+            raise ValueError(f"need 0 <= start < stop <= {total} probes, got {start}..{stop}")
+        keep = (probe < 0) | ((probe >= start) & (probe < stop))
+        scale = np.where(probe[keep] >= 0, total / (stop - start), 1.0)
+        return SpectralDensity(np.asarray(self.nodes)[keep], np.asarray(self.weights)[keep] * scale, probe[keep],
+                               np.asarray(self.max_residual))
+
     def smoothed(self, grid: np.ndarray, sigma: float) -> np.ndarray:
         """The measure convolved with a Gaussian of standard deviation sigma, on `grid`: (len(grid),)."""
         return gaussian_density(np.asarray(self.nodes), np.asarray(self.weights), grid, sigma)
@@ -76,12 +91,28 @@ def quadrature(op: Operator, vectors: Array, num_steps: int, batch: int | None =
         Krylov bases, probes x P x steps numbers at once otherwise. None: all at once;
         1: one at a time, nothing vmapped.
     """
-    def one(v):
-        nodes, vecs = jnp.linalg.eigh(tridiagonal(*lanczos(op, v, num_steps)))
+    return quadrature_history(op, vectors, (num_steps,), batch)[0]
+
+
+def quadrature_history(op: Operator, vectors: Array, steps: Sequence[int],
+                       batch: int | None = None) -> list[tuple[Array, Array]]:
+    """The rules `quadrature` gives after each number of Lanczos steps in `steps`, from one run of max(steps).
+
+    With full reorthogonalisation the leading j x j block of T is what j steps produce,
+    so one run of k steps per probe yields every shorter rule too (as `ritz_history`).
+
+    Returns:
+      One (nodes, weights) pair per entry of `steps`, each (probes, that many steps).
+    """
+    size = min(batch or len(vectors), len(vectors))
+    diag, offdiag = jax.lax.map(lambda v: lanczos(op, v, max(steps)), vectors,
+                                batch_size=size if size > 1 else None)
+
+    def rule(d, o):
+        nodes, vecs = jnp.linalg.eigh(tridiagonal(d, o))
         return nodes, vecs[0] ** 2
 
-    size = min(batch or len(vectors), len(vectors))
-    return jax.lax.map(one, vectors, batch_size=size if size > 1 else None)
+    return [jax.vmap(rule)(diag[:, :j], offdiag[:, :j - 1]) for j in steps]
 
 
 def deflated_quadrature(op: Operator, basis: Array, vectors: Array, num_steps: int) -> tuple[Array, Array]:
@@ -93,19 +124,28 @@ def deflated_quadrature(op: Operator, basis: Array, vectors: Array, num_steps: i
     Returns:
       (nodes, weights), each (probes, steps); each row of weights sums to 1.
     """
+    inner, project = _deflated(op, basis)
+    return quadrature(inner, jax.vmap(project)(vectors), num_steps)
+
+
+def _deflated(op: Operator, basis: Array):
     def project(v):
         return v - basis.T @ (basis @ v)
 
-    inner = Operator(matvec=lambda v: project(op.matvec(project(v))), size=op.size, dtype=op.dtype)
-    return quadrature(inner, jax.vmap(project)(vectors), num_steps)
+    return Operator(matvec=lambda v: project(op.matvec(project(v))), size=op.size, dtype=op.dtype), project
 
 
 def slq(op: Operator, vectors: Array, num_steps: int, batch: int | None = None) -> SpectralDensity:
     """Plain SLQ from the given probes (probes, P), `num_steps` products each. Jittable."""
-    nodes, weights = quadrature(op, vectors, num_steps, batch)
-    probes = nodes.shape[0]
-    return SpectralDensity(nodes.ravel(), weights.ravel() / probes,
-                           jnp.repeat(jnp.arange(probes), nodes.shape[1]), jnp.zeros((), nodes.dtype))
+    return slq_history(op, vectors, (num_steps,), batch)[0]
+
+
+def slq_history(op: Operator, vectors: Array, steps: Sequence[int], batch: int | None = None) -> list[SpectralDensity]:
+    """Plain SLQ after each number of steps in `steps`, from one Lanczos run of max(steps) per probe. Jittable."""
+    probes = vectors.shape[0]
+    return [SpectralDensity(nodes.ravel(), weights.ravel() / probes, jnp.repeat(jnp.arange(probes), nodes.shape[1]),
+                            jnp.zeros((), nodes.dtype))
+            for nodes, weights in quadrature_history(op, vectors, steps, batch)]
 
 
 def deflated_slq(op: Operator, vectors: Array, v0: Array, num_steps: int, deflate: int, lanczos_steps: int,
@@ -122,11 +162,17 @@ def deflated_slq(op: Operator, vectors: Array, v0: Array, num_steps: int, deflat
     Returns:
       The deflated Ritz values first (probe -1), then the probes' nodes.
     """
+    return deflated_slq_history(op, vectors, v0, (num_steps,), deflate, lanczos_steps, tol)[0]
+
+
+def deflated_slq_history(op: Operator, vectors: Array, v0: Array, steps: Sequence[int], deflate: int,
+                         lanczos_steps: int, tol: float = 1e-8, batch: int | None = None) -> list[SpectralDensity]:
+    """`deflated_slq` after each number of steps in `steps`: one deflation, one run of max(steps) per probe. Jittable."""
     if not 1 <= deflate <= lanczos_steps <= op.size:
         raise ValueError(f"need 1 <= deflate <= lanczos_steps <= P, got deflate = {deflate}, "
                          f"lanczos_steps = {lanczos_steps}, P = {op.size}")
-    if num_steps > op.size - deflate:
-        raise ValueError(f"need num_steps <= P - deflate = {op.size - deflate}, got {num_steps}")
+    if max(steps) > op.size - deflate:
+        raise ValueError(f"need num_steps <= P - deflate = {op.size - deflate}, got {max(steps)}")
     values, ritz_vectors, residuals = ritz_pairs(op, v0, lanczos_steps)
     scale = jnp.abs(values).max()
     converged = residuals <= tol * scale
@@ -135,13 +181,14 @@ def deflated_slq(op: Operator, vectors: Array, v0: Array, num_steps: int, deflat
     accepted = converged[keep]
     basis = jnp.where(accepted[:, None], ritz_vectors[keep], 0)  # zero rows pad to a fixed shape
     d, p, probes = jnp.sum(accepted), op.size, vectors.shape[0]
-    nodes, weights = deflated_quadrature(op, basis, vectors, num_steps)
-    return SpectralDensity(
-        jnp.concatenate([values[keep], nodes.ravel()]),
-        jnp.concatenate([jnp.where(accepted, 1.0 / p, 0.0).astype(weights.dtype),
-                         weights.ravel() * (p - d) / (p * probes)]),
-        jnp.concatenate([jnp.full(deflate, -1), jnp.repeat(jnp.arange(probes), nodes.shape[1])]),
-        jnp.max(jnp.where(accepted, residuals[keep], 0)) / scale)
+    inner, project = _deflated(op, basis)
+    outliers = jnp.where(accepted, 1.0 / p, 0.0)
+    residual = jnp.max(jnp.where(accepted, residuals[keep], 0)) / scale
+    return [SpectralDensity(jnp.concatenate([values[keep], nodes.ravel()]),
+                            jnp.concatenate([outliers.astype(weights.dtype), weights.ravel() * (p - d) / (p * probes)]),
+                            jnp.concatenate([jnp.full(deflate, -1), jnp.repeat(jnp.arange(probes), nodes.shape[1])]),
+                            residual)
+            for nodes, weights in quadrature_history(inner, jax.vmap(project)(vectors), steps, batch)]
 
 
 def spectral_density(op: Operator, *, key: Array, num_probes: int = 10, num_steps: int = 80, deflate: int = 0,
@@ -159,17 +206,32 @@ def spectral_density(op: Operator, *, key: Array, num_probes: int = 10, num_step
       deflate: outliers to take out first (0: plain SLQ).
       deflate_tol: a Ritz pair is deflated only if its residual is at most this x max|θ|.
       lanczos_steps: the deflation's Lanczos run (default num_steps, at least `deflate`).
-      probe_batch: plain SLQ's probes vectorised at a time, which bounds the memory of the
-        Krylov bases (probes x P x steps numbers at once otherwise); None: all at once.
+      probe_batch: the probes vectorised at a time, which bounds the memory of the Krylov
+        bases (probes x P x steps numbers at once otherwise); None: all at once.
     """
-    if not 1 <= num_steps <= op.size:
-        raise ValueError(f"need 1 <= num_steps <= P, got num_steps = {num_steps}, P = {op.size}")
+    return spectral_density_history(op, key=key, num_probes=num_probes, steps=(num_steps,), deflate=deflate,
+                                    deflate_tol=deflate_tol, lanczos_steps=lanczos_steps, probe_batch=probe_batch)[0]
+
+
+def spectral_density_history(op: Operator, *, key: Array, num_probes: int, steps: Sequence[int], deflate: int = 0,
+                             deflate_tol: float = 1e-8, lanczos_steps: int | None = None,
+                             probe_batch: int | None = None) -> list[SpectralDensity]:
+    """`spectral_density` after each number of Lanczos steps in `steps`, for the cost of max(steps). Jittable.
+
+    The same key gives the same probes as `spectral_density`, so entry j equals
+    `spectral_density(..., num_steps=steps[j])` (up to round-off). Use it to see where a
+    density stops changing; `SpectralDensity.probe_range` does the same for probes.
+    """
+    num_steps = max(steps)
+    if not (1 <= min(steps) and num_steps <= op.size):
+        raise ValueError(f"need 1 <= num_steps <= P, got steps = {list(steps)}, P = {op.size}")
     probe_key, start_key = jax.random.split(key)
     vectors = jax.random.rademacher(probe_key, (num_probes, op.size), dtype=op.dtype)
     if deflate == 0:
-        return slq(op, vectors, num_steps, probe_batch)
+        return slq_history(op, vectors, steps, probe_batch)
     v0 = jax.random.normal(start_key, (op.size,), op.dtype)
-    return deflated_slq(op, vectors, v0, num_steps, deflate, lanczos_steps or max(num_steps, deflate), deflate_tol)
+    return deflated_slq_history(op, vectors, v0, steps, deflate, lanczos_steps or max(num_steps, deflate),
+                                deflate_tol, probe_batch)
 
 
 def spectral_measure(nodes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -39,6 +39,14 @@ def wasserstein1(x_a: np.ndarray, w_a: np.ndarray, x_b: np.ndarray, w_b: np.ndar
     return float(np.sum(np.abs(cdf_gap[:-1]) * np.diff(x)))
 
 
+def ks_distance(x_a: np.ndarray, w_a: np.ndarray, x_b: np.ndarray, w_b: np.ndarray) -> float:
+    """The Kolmogorov-Smirnov distance sup_t |F_a(t) − F_b(t)| between two discrete measures (weights normalised)."""
+    x = np.concatenate([x_a, x_b])
+    w = np.concatenate([np.asarray(w_a) / np.sum(w_a), -np.asarray(w_b) / np.sum(w_b)])
+    points, where = np.unique(x, return_inverse=True)  # tied points move both CDFs at once
+    return float(np.abs(np.cumsum(np.bincount(where, weights=w, minlength=len(points)))).max())
+
+
 def point_mass_w1(eigenvalues: np.ndarray, at: float = 0.0) -> float:
     """W1 between δ(at) and the eigenvalues' measure: mean |λ_i − at|."""
     return float(np.mean(np.abs(np.asarray(eigenvalues, np.float64) - at)))

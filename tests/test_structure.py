@@ -74,7 +74,7 @@ def tracked_text_files() -> list[Path]:
 # references outside the repository, words about how the suite was made.
 # Paths are written in pieces so that this file does not name them itself.
 MACHINE_TRACES = [
-    "/" + "work/", "/" + "root/", "/" + r"home/\w+", r"\bflock\b", r"\w+\.lock\b", r"\.\./" + "shared", r"\bdesign\.md\b",
+    "/" + "work/", "/" + "root/", "/" + r"home/\w+", r"(?<!fcntl\.)\bflock\b", r"\w+\.lock\b", r"\.\./" + "shared", r"\bdesign\.md\b",
     r"\blent (GPU|machine)", r"starting commit", r"under the lock", r"\bthis CPU\b", r"\bthis machine\b",
 ]
 
@@ -235,7 +235,7 @@ def help_examples() -> list[tuple[str, list[str]]]:
 
 
 def test_every_command_with_a_config_shows_examples():
-    assert {c for c, _ in help_examples()} == {"hvp-run", "hvp-bench", "lr-meta", "curvature"}
+    assert {c for c, _ in help_examples()} == {"hvp-run", "hvp-bench", "lr-meta", "curvature", "curvature-density"}
 
 
 @pytest.mark.parametrize("command, argv", help_examples(), ids=lambda x: x if isinstance(x, str) else " ".join(x))

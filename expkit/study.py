@@ -1,0 +1,188 @@
+"""One driver for a study: it declares its units of work, the driver owns everything else.
+
+    class MyStudy:                                   # the Study protocol
+        name = "my-study"; x64 = True
+        logs = {"rows.csv": [...columns...]}         # the append-only files units write
+        def units(self) -> list[Unit]: ...           # every unit of the whole run, in order
+        def measure(self, unit, out_dir) -> dict[str, list[dict] | DataFrame]: ...
+                                                     # one unit's rows per log, or whole tables
+        def derive(self, out_dir) -> None: ...       # summaries, tables, figures, from the files alone
+
+    status = run_study(MyStudy(config), config, out_dir, redraw=False)
+
+`run_study` owns what every runner needs the same way (Google Benchmark's split: a
+benchmark says what it measures, the runner owns repetitions, output and reporting):
+
+- the run directory and meta.json (expkit.lifecycle.RunRecord): another config's
+  directory is refused before anything is written; a finished run says so;
+- an exclusive lock on the directory for the whole run: a second run on it refuses in
+  one line, writing nothing, while the first goes on;
+- x64 set before the environment is recorded, so meta.json says what ran;
+- resuming: every log row carries its unit's key (column `unit`), and units.csv lists
+  the units whose rows are all written (appended last). A re-run skips those and drops
+  the rows of any other unit, which a kill cut short, so it is measured again whole and
+  nothing is written twice. A whole table a unit returns (not a log) is written
+  atomically, and rewritten if its unit runs again;
+- the progress bar, weighted by each unit's expected cost, so its estimate of the time
+  left holds when units differ a hundredfold;
+- Ctrl-C (meta.json "interrupted", re-run resumes) and any OSError while writing (a
+  full disk, a vanished directory): one line naming the file, meta.json "error" with
+  what was not written where it can still be written, exit status EXIT_WRITE; a re-run
+  finishes the outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import fcntl
+import os
+import sys
+from pathlib import Path
+from typing import Any, Protocol
+
+from expkit.config import ConfigError
+from expkit.lifecycle import RunRecord
+from expkit.results import CsvLog, write_csv_atomic
+
+EXIT_WRITE = 4
+"""A run stopped because a file could not be written (a full disk, a vanished directory)."""
+
+
+LEDGER = "units.csv"
+
+
+@dataclasses.dataclass(frozen=True)
+class Unit:
+    """One unit of work: `key` names it in the files, `cost` is its expected share of the time (any unit)."""
+
+    key: str
+    cost: float = 1.0
+    label: str = ""
+
+
+class Study(Protocol):
+    name: str
+    x64: bool
+    logs: dict[str, list[str]]
+
+    def units(self) -> list[Unit]: ...
+
+    def measure(self, unit: Unit, out_dir: Path) -> dict[str, Any]: ...
+
+    def derive(self, out_dir: Path) -> None: ...
+
+
+class WriteError(RuntimeError):
+    """A file of the run could not be written; the message is one line naming it."""
+
+
+def run_study(study: Study, config, out_dir: str | Path, *, redraw: bool = False, progress: bool = True) -> int:
+    """Runs (or resumes) `study` into `out_dir`; returns the exit status (0).
+
+    Raises:
+      ConfigError: `out_dir` holds another config's run, is not writable, or is in use
+        by another run (nothing written).
+      WriteError: a file could not be written; meta.json says "error" where it could be.
+    """
+    import jax
+
+    out = Path(out_dir)
+    RunRecord.open(out, config)  # refuses another config's directory before anything exists
+    lock = _lock(out)
+    try:
+        record = RunRecord.open(out, config)  # again, under the lock: the files are ours now
+        units = study.units()
+        done = set(CsvLog(out / LEDGER, ["unit"]).read()["unit"].astype(str))
+        if record.nothing_to_do(sum(u.key not in done for u in units), redraw):
+            return 0
+        with jax.enable_x64(study.x64):  # before the environment is recorded, so meta.json says what ran
+            _run(study, record, out, units, progress)
+        return 0
+    finally:
+        os.close(lock)
+
+
+def _run(study: Study, record: RunRecord, out: Path, units: list[Unit], progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    from expkit.provenance import environment_info
+
+    try:
+        ledger = CsvLog(out / LEDGER, ["unit"])
+        logs = {name: CsvLog(out / name, ["unit", *columns]) for name, columns in study.logs.items()}
+        done = _drop_unfinished(ledger, logs)
+        left = [u for u in units if u.key not in done]
+        record.start(environment_info(), total=len(units), done=len(units) - len(left))
+    except OSError as e:
+        raise WriteError(_one_line(e, getattr(e, "filename", None))) from None
+    with record.guard():
+        try:
+            with tqdm(total=sum(u.cost for u in units), initial=sum(u.cost for u in units if u.key in done),
+                      desc=study.name, file=sys.stderr, mininterval=0.5, disable=not progress,
+                      bar_format="{l_bar}{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]{postfix}") as bar:
+                for unit in left:
+                    bar.set_postfix_str(unit.label or unit.key, refresh=True)
+                    for name, rows in study.measure(unit, out).items():
+                        if name in logs:
+                            logs[name].append({"unit": unit.key, **row} for row in rows)
+                        else:
+                            write_csv_atomic(out / name, rows)
+                    ledger.append([{"unit": unit.key}])
+                    bar.update(unit.cost)
+            study.derive(out)
+            record.finish("ok")
+        except OSError as e:
+            message = _one_line(e, getattr(e, "filename", None))
+            _finish_quietly(record, "error", error=message, not_written="the units left and the derived files")
+            raise WriteError(message) from None
+
+
+def _drop_unfinished(ledger: CsvLog, logs: dict[str, CsvLog]) -> set[str]:
+    """The keys of finished units; rows of any other unit (cut short by a kill) leave the logs."""
+    done = set(ledger.read()["unit"].astype(str))
+    for log in logs.values():
+        frame = log.read()
+        finished = frame["unit"].astype(str).isin(done)
+        if not finished.all():
+            log.rewrite(frame[finished])
+    return done
+
+
+def _lock(out: Path) -> int:
+    """An exclusive lock on the run directory (created if need be), held until closed; ConfigError if taken."""
+    from expkit.results import prepare_out_dir
+
+    prepare_out_dir(out)
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        os.close(fd)
+        if e.errno in (errno.EWOULDBLOCK, errno.EACCES):
+            raise ConfigError(f"{out} is in use by another run; wait for it to end or use another --out") from None
+        raise
+    return fd
+
+
+def _one_line(e: OSError, filename) -> str:
+    where = f" {filename}" if filename else ""
+    return f"cannot write{where}: {e.strerror or e}"
+
+
+def _finish_quietly(record: RunRecord, status: str, **fields) -> None:
+    """Records `status` in meta.json if it can still be written (on a full disk it may not)."""
+    try:
+        record.finish(status, **fields)
+    except OSError:
+        pass
+
+
+def run_study_cli(study: Study, config, out_dir: str | Path, *, redraw: bool = False) -> int:
+    """`run_study` for a console command: a WriteError becomes one line on stderr and EXIT_WRITE."""
+    try:
+        return run_study(study, config, out_dir, redraw=redraw)
+    except WriteError as e:
+        print(f"error: {e}; free the space (or fix the directory) and re-run the same command to finish",
+              file=sys.stderr)
+        return EXIT_WRITE
