@@ -44,6 +44,7 @@ class AccuracyConfig(Config):
     deflate_lanczos_steps: int = key(60, ge=1)
     deflate_tol: float = key(1e-8, gt=0)          # a Ritz pair is deflated if its residual <= this x max|θ|
     deflate_tol_float32: float = key(1e-4, gt=0)  # float32 cannot converge a pair to 1e-8
+    probe_batch: int = key(32, ge=1)      # probes whose Lanczos runs are vectorised together (memory and speed)
     kpm_bound_steps: int = key(20, ge=2)  # Lanczos steps for KPM's interval
     kpm_grid: int = key(8192, ge=64)      # Chebyshev grid nodes KPM's measure is placed on
     top_k: int = key(5, ge=1)

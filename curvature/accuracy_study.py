@@ -144,12 +144,14 @@ class AccuracyStudy:
                                               measure.nodes, measure.weights, spectrum))
                 continue
             if estimator == "slq":
-                history = jax.jit(lambda a, v: density.slq_history(dense_operator(a), v, steps))(a, vectors)
+                history = jax.jit(lambda a, v: density.slq_history(dense_operator(a), v, steps,
+                                                                    c.probe_batch))(a, vectors)
                 extra = 0
             else:
                 tol = c.deflate_tol if dtype == "float64" else c.deflate_tol_float32
                 history = jax.jit(lambda a, v, v0: density.deflated_slq_history(
-                    dense_operator(a), v, v0, steps, c.deflate, c.deflate_lanczos_steps, tol))(a, vectors, v0)
+                    dense_operator(a), v, v0, steps, c.deflate, c.deflate_lanczos_steps, tol,
+                    c.probe_batch))(a, vectors, v0)
                 extra = c.deflate_lanczos_steps
             for s, measure in zip(steps, history):
                 measure = density.SpectralDensity(*(np.asarray(t) for t in measure))

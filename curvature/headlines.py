@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from curvature.accuracy_text import accuracy_answer_lines, accuracy_matrix_lines, accuracy_table_lines  # noqa: F401
+
 
 def headline_lines(run_dir: str | Path) -> list[str]:
     """Lanczos's top eigenvalues and Hutch++'s trace against the exact dense Hessian."""
@@ -103,13 +105,13 @@ def trained_mass_lines(run_dir: str | Path) -> list[str]:
 
 
 def xtrace_bias_lines(run_dir: str | Path) -> list[str]:
-    """docs/curvature_trained.md's check of XTrace for bias (docs/xtrace_bias_check.py)."""
+    """docs/curvature_trained.md's check of XTrace for bias (scripts/run_xtrace_bias.py)."""
     run_dir = Path(run_dir)
     s = json.loads((run_dir / "summary.json").read_text())
     return [f"{s['repetitions']} XTrace repetitions ({s['samples']} samples each) on a 1000 x 1000 matrix "
             f"of known trace with a decaying spectrum: mean − truth = {s['resphering']['bias_in_sems']:+.2f} "
             f"standard errors with matfree's resphering, {s['plain']['bias_in_sems']:+.2f} without "
-            f"(`{run_dir.as_posix()}`, `docs/xtrace_bias_check.py`)."]
+            f"(`{run_dir.as_posix()}`, `scripts/run_xtrace_bias.py`)."]
 
 
 def xtrace_coverage_lines(run_dir: str | Path, level: float = 0.95) -> list[str]:
@@ -129,7 +131,7 @@ def xtrace_coverage_lines(run_dir: str | Path, level: float = 0.95) -> list[str]
                      "of the estimates' spread)")
     return [f"Of {s['repetitions']} XTrace estimates ({s['samples']} samples each) of a 1000 x 1000 matrix of known "
             f"trace, the {level:.0%} interval from its own standard error held the trace in {parts[0]}, and in "
-            f"{parts[1]} (`{run_dir.as_posix()}`, made by `docs/xtrace_bias_check.py`)."]
+            f"{parts[1]} (`{run_dir.as_posix()}`, made by `scripts/run_xtrace_bias.py`)."]
 
 
 if __name__ == "__main__":

@@ -91,7 +91,7 @@ def run_study(study: Study, config, out_dir: str | Path, *, redraw: bool = False
     RunRecord.open(out, config)  # refuses another config's directory before anything exists
     lock = _lock(out)
     try:
-        record = RunRecord.open(out, config)  # again, under the lock: the files are ours now
+        record = RunRecord.open(out, config)  # again, now that the directory is ours
         units = study.units()
         done = set(CsvLog(out / LEDGER, ["unit"]).read()["unit"].astype(str))
         if record.nothing_to_do(sum(u.key not in done for u in units), redraw):

@@ -80,10 +80,15 @@ def hutchpp(op: Operator, key: Array, num_matvecs: int) -> tuple[Array, Array]:
     return low_rank + jnp.sum(products) / g.shape[0], jnp.std(samples, ddof=1) / jnp.sqrt(g.shape[0])
 
 
-def xtrace(op: Operator, key: Array, num_matvecs: int) -> tuple[Array, Array]:
-    """XTrace (matfree) with m/2 Gaussian test vectors, m products in all: (estimate, standard error)."""
+def xtrace(op: Operator, key: Array, num_matvecs: int, resphering: bool = True) -> tuple[Array, Array]:
+    """XTrace (matfree) with m/2 Gaussian test vectors, m products in all: (estimate, standard error).
+
+    Args:
+      resphering: matfree's resphering of the test vectors (XTrace's own step; off: the plain leave-one-out form).
+    """
     sampler = stochtrace.sampler_normal(_like(op), num=num_matvecs // 2)
-    estimate = stochtrace.estimator_leave_one_out_mean_and_sem(stochtrace.leave_one_out_xtrace(), sampler)
+    estimate = stochtrace.estimator_leave_one_out_mean_and_sem(
+        stochtrace.leave_one_out_xtrace(apply_resphering=resphering), sampler)
     return estimate(op.matvec, key)
 
 

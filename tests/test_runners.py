@@ -6,6 +6,7 @@ Each runner's own behaviour (what it measures, its failures) is tested beside it
 """
 
 import ast
+import io
 import json
 from pathlib import Path
 
@@ -13,16 +14,20 @@ import pandas as pd
 import pytest
 
 from tests.helpers.cli_runs import run_in_process, snapshot
-from tests.helpers.tiny_configs import CURVATURE, CURVATURE_TRAINED, HORIZON, HVP, LR_META, TRAINING
+from tests.helpers.tiny_configs import (CURVATURE, CURVATURE_TRAINED, DENSITY, HORIZON, HVP, LR_META, TRAINING,
+                                        XTRACE_BIAS)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 def _cli(name: str):
+    from curvature.accuracy_run import cli as curvature_density
     from curvature.run import cli as curvature
+    from curvature.xtrace_bias import cli as xtrace_bias
     from hvp_bench.cli import run as hvp
     from lr_meta.run import cli as lr_meta
 
-    return {"hvp": hvp, "lr_meta": lr_meta, "curvature": curvature}[name]
+    return {"hvp": hvp, "lr_meta": lr_meta, "curvature": curvature, "curvature_density": curvature_density,
+            "xtrace_bias": xtrace_bias}[name]
 
 
 # runner id -> (console command's module, config text, the log a kill cuts, its row key,
@@ -35,6 +40,9 @@ RUNNERS = {
     "curvature": ("curvature", CURVATURE, "trace.csv", ["estimator", "hvps", "rep"], True),
     "curvature-trained": ("curvature", CURVATURE_TRAINED, "trace.csv", ["checkpoint", "matrix", "estimator", "rep"],
                           True),
+    "curvature-density": ("curvature_density", DENSITY, "errors.csv",
+                          ["matrix", "dtype", "estimator", "seed", "probes", "group", "steps"], True),
+    "curvature-xtrace-bias": ("xtrace_bias", XTRACE_BIAS, "xtrace_bias.csv", ["resphering", "rep"], True),
 }
 
 
@@ -150,6 +158,10 @@ def test_a_run_cut_by_a_kill_resumes_says_what_is_left_and_duplicates_nothing(fi
     lines = (cut / log).read_bytes().splitlines(keepends=True)
     rows = 1 + (len(lines) - 1) // 2  # the header, half of the rows, and part of the next row
     (cut / log).write_bytes(b"".join(lines[:rows]) + lines[rows][:7])
+    if (cut / "units.csv").exists():  # the study driver's ledger: a unit is listed after all its rows
+        kept = pd.read_csv(io.BytesIO(b"".join(lines[:rows])))["unit"].unique()[:-1]  # the last may be cut
+        ledger = pd.read_csv(cut / "units.csv")
+        ledger[ledger["unit"].isin(kept)].to_csv(cut / "units.csv", index=False)
     status, _, err = run(runner, ["--config", config, "--out", cut], capsys)
     assert status == 0, err
     assert "resuming" in err and " done, " in err and " left" in err

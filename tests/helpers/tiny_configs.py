@@ -109,3 +109,24 @@ slq_probes = 2
 slq_steps = 10
 deflate = 2
 """
+DENSITY = """
+name = "tiny_density"
+matrices = ["spiked_wishart", "pareto"]
+spiked_dim = 30
+pareto_dim = 24
+steps = [4, 8]
+probes = [1, 2]
+seeds = 1
+deflate = 2
+deflate_lanczos_steps = 8
+kpm_bound_steps = 6
+kpm_grid = 256
+"""
+XTRACE_BIAS = """
+name = "tiny_xtrace_bias"
+size = 40
+repetitions = 12
+samples = 5
+chunk = 4
+seed = 0
+"""

@@ -1,0 +1,125 @@
+"""expkit.study: the one study driver. A toy study (no JAX work) shows what the driver owns: the
+ledger (a unit cut short is measured again whole, nothing twice), the lock (a second run on the
+directory refuses and writes nothing), write errors (one line, meta.json "error", a re-run
+finishes), weighted progress, and x64 set before the environment is recorded."""
+
+import dataclasses
+import errno
+import fcntl
+import json
+import os
+
+import pandas as pd
+import pytest
+
+from expkit.config import ConfigError
+from expkit.study import EXIT_WRITE, Unit, WriteError, run_study, run_study_cli
+from tests.helpers.cli_runs import snapshot
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyConfig:
+    name: str = "toy"
+    units: int = 4
+
+
+class Toy:
+    name = "toy"
+    x64 = True
+    logs = {"rows.csv": ["i", "j", "x64"]}
+
+    def __init__(self, config, fail_at=None, error=None):
+        self.config, self.fail_at, self.error, self.measured, self.derived = config, fail_at, error, [], 0
+
+    def units(self):
+        return [Unit(f"u{i}", cost=1.0 + 10 * i) for i in range(self.config.units)]
+
+    def measure(self, unit, out_dir):
+        import jax
+
+        if unit.key == self.fail_at:
+            raise self.error
+        self.measured.append(unit.key)
+        i = int(unit.key[1:])
+        return {"rows.csv": [{"i": i, "j": j, "x64": jax.config.jax_enable_x64} for j in range(3)],
+                f"table_{i}.csv": pd.DataFrame({"i": [i]})}
+
+    def derive(self, out_dir):
+        self.derived += 1
+        rows = pd.read_csv(out_dir / "rows.csv")
+        (out_dir / "summary.json").write_text(json.dumps({"rows": len(rows)}))
+
+
+def test_a_run_writes_every_unit_once_then_has_nothing_to_do(tmp_path, capsys):
+    config, out = ToyConfig(), tmp_path / "out"
+    study = Toy(config)
+    assert run_study(study, config, out, progress=False) == 0
+    rows = pd.read_csv(out / "rows.csv")
+    assert len(rows) == 12 and list(rows.columns) == ["unit", "i", "j", "x64"] and rows["x64"].all()
+    assert list(pd.read_csv(out / "units.csv")["unit"]) == ["u0", "u1", "u2", "u3"]
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "ok" and meta["environment"]["x64"] is True
+    before = snapshot(out)
+    again = Toy(config)
+    assert run_study(again, config, out, progress=False) == 0
+    assert again.measured == [] and again.derived == 0 and snapshot(out) == before
+    assert "this run is complete" in capsys.readouterr().err
+
+
+def test_a_unit_cut_short_is_measured_again_whole(tmp_path):
+    config, out = ToyConfig(), tmp_path / "out"
+    run_study(Toy(config), config, out, progress=False)
+    # As a kill after u2's rows but before its ledger line leaves it: u2 and u3 not listed.
+    pd.read_csv(out / "units.csv").iloc[:2].to_csv(out / "units.csv", index=False)
+    rows = pd.read_csv(out / "rows.csv")
+    rows[rows["unit"] != "u3"].to_csv(out / "rows.csv", index=False)
+    study = Toy(config)
+    assert run_study(study, config, out, progress=False) == 0
+    assert study.measured == ["u2", "u3"]
+    again = pd.read_csv(out / "rows.csv")
+    assert len(again) == 12 and not again.duplicated(["i", "j"]).any()
+
+
+def test_a_second_run_on_a_locked_directory_refuses_and_writes_nothing(tmp_path):
+    config, out = ToyConfig(), tmp_path / "out"
+    out.mkdir()
+    holder = os.open(out, os.O_RDONLY)  # another run holds the directory
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(ConfigError, match="in use by another run"):
+            run_study(Toy(config), config, out, progress=False)
+        assert list(out.iterdir()) == []
+    finally:
+        os.close(holder)
+    assert run_study(Toy(config), config, out, progress=False) == 0
+
+
+def test_a_full_disk_is_one_line_and_a_rerun_finishes(tmp_path, capsys):
+    config, out = ToyConfig(), tmp_path / "out"
+    full = OSError(errno.ENOSPC, "No space left on device", str(out / "rows.csv"))
+    assert run_study_cli(Toy(config, fail_at="u2", error=full), config, out) == EXIT_WRITE
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: cannot write") and "rows.csv" in err and "No space left" in err
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "error" and "No space left" in meta["error"] and meta["not_written"]
+    assert not (out / "summary.json").exists()
+    study = Toy(config)
+    assert run_study(study, config, out, progress=False) == 0
+    assert study.measured == ["u2", "u3"] and study.derived == 1
+    assert json.loads((out / "summary.json").read_text()) == {"rows": 12}
+
+
+def test_another_config_is_refused_before_the_lock(tmp_path):
+    out = tmp_path / "out"
+    run_study(Toy(ToyConfig()), ToyConfig(), out, progress=False)
+    with pytest.raises(ConfigError, match="units=4"):
+        run_study(Toy(ToyConfig(units=3)), ToyConfig(units=3), out, progress=False)
+
+
+def test_a_write_error_outside_measuring_is_one_line_too(tmp_path):
+    config, out = ToyConfig(), tmp_path / "out"
+    study = Toy(config)
+    study.derive = lambda out_dir: (_ for _ in ()).throw(OSError(errno.EROFS, "Read-only file system"))
+    with pytest.raises(WriteError, match="Read-only"):
+        run_study(study, config, out, progress=False)
+    assert json.loads((out / "meta.json").read_text())["status"] == "error"
