@@ -1,6 +1,6 @@
 """What vmapped blocks buy the estimators at depth: SLQ and Hutch++ three ways, timed together.
 
-    python scripts/bench_curvature_blocks.py --out results/curvature_blocks_cpu
+    curvature-blocks --config configs/curvature_blocks.toml --out runs/curvature_blocks
 
 The curvature study's network (width 16, fan-in init x 1.55, float64) at 250-1000 layers,
 its Hessian operator built three ways (`SETUPS`):
@@ -13,13 +13,14 @@ its Hessian operator built three ways (`SETUPS`):
 Each route is compiled per setup and timed interleaved with the others, run by run
 (secondorder.timing.time_interleaved). The three answers are compared: with the same
 probes they must agree to rounding (`max_rel_diff` in the table).
+
+A study of the one driver (expkit.study): one unit per depth, its rows in times.csv;
+summary.csv is derived from them. float64 (x64 is on for the whole run).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,11 @@ import numpy as np
 
 from curvature.config import CurvatureConfig
 from curvature.problem import Problem, build_problem
-from expkit.provenance import environment_info
-from expkit.results import now_iso, write_csv_atomic, write_json_atomic
+from expkit.cli import config_parser, dry_run, run_cli
+from expkit.config import Config, key, load_config
+from expkit.lifecycle import RunRecord
+from expkit.results import write_csv_atomic
+from expkit.study import Unit, run_study_cli
 from secondorder import density, trace
 from secondorder.model import MLP
 from secondorder.sizes import layer_sizes_for
@@ -39,6 +43,41 @@ from secondorder.timing import time_interleaved
 SETUPS = {"tanh, sequential": ("tanh", "sequential"), "logistic, sequential": ("logistic", "sequential"),
           "logistic, vmap": ("logistic", "vmap")}
 COLUMNS = ["depth", "params", "route", "hvps", "setup", "run", "time_s", "compile_s", "estimate", "max_rel_diff"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BlocksConfig(Config):
+    name: str = key("curvature_blocks", name=True)
+    depths: tuple[int, ...] = key((250, 500, 1000), ge=1, nonempty=True, distinct=True)
+    runs: int = key(3, ge=1)            # interleaved timed runs of each route and setup
+    slq_probes: int = key(10, ge=1)
+    slq_steps: int = key(10, ge=2)
+    hutchpp_hvps: int = key(48, ge=3)
+    seed: int = key(0, ge=0)
+
+
+class Blocks:
+    """The study: one unit per depth."""
+
+    name = "curvature blocks"
+    x64 = True
+    logs = {"times.csv": COLUMNS}
+
+    def __init__(self, config: BlocksConfig):
+        self.config = config
+
+    def units(self) -> list[Unit]:
+        return [Unit(f"depth/{d}", cost=float(d), label=f"{d} layers") for d in self.config.depths]
+
+    def measure(self, unit: Unit, out_dir: Path) -> dict:
+        c = self.config
+        rows = measure_depth(int(unit.key.split("/")[1]), c.runs, c.slq_probes, c.slq_steps, c.hutchpp_hvps, c.seed)
+        return {"times.csv": rows}
+
+    def derive(self, out_dir: Path) -> None:
+        import pandas as pd
+
+        write_csv_atomic(out_dir / "summary.csv", summarize(pd.read_csv(out_dir / "times.csv")))
 
 
 def routes(slq_probes: int, slq_steps: int, hutchpp_hvps: int, sequential: bool = False) -> dict[str, tuple[int, Any]]:
@@ -100,12 +139,9 @@ def _problem(depth: int, gelu: str, batching: str) -> Problem:
     return problem
 
 
-def summarize(rows: list[dict[str, Any]]):
-    """Median and range of the time per (depth, route, setup), and each setup's time over the
-    vmapped one's: a pandas DataFrame."""
-    import pandas as pd
-
-    frame = pd.DataFrame(rows)
+def summarize(frame):
+    """Median and range of the time per (depth, route, setup) of times.csv's rows, and each setup's
+    time over the vmapped one's: a pandas DataFrame."""
     table = frame.groupby(["depth", "route", "hvps", "setup"], sort=False)["time_s"].agg(
         median_s="median", min_s="min", max_s="max", runs="count").reset_index()
     base = table[table["setup"] == "logistic, vmap"].set_index(["depth", "route"])["median_s"]
@@ -113,25 +149,20 @@ def summarize(rows: list[dict[str, Any]]):
     return table
 
 
-def cli(argv: list[str] | None = None) -> None:
-    """scripts/bench_curvature_blocks.py: measures every depth, then writes times.csv,
-    summary.csv and meta.json (arguments, environment and git commit, load averages)."""
-    import pandas as pd
-
-    parser = argparse.ArgumentParser(description="SLQ and Hutch++ with the Hessian operator's blocks "
-                                     "vmapped or one vector at a time, timed together.")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--depths", type=int, nargs="+", default=[250, 500, 1000])
-    parser.add_argument("--runs", type=int, default=3)
+def main(argv: list[str] | None = None) -> int:
+    parser = config_parser(
+        "SLQ and Hutch++ with the Hessian operator's blocks vmapped or one vector at a time, timed together.",
+        ["curvature-blocks --config configs/curvature_blocks.toml --out runs/curvature_blocks",
+         "curvature-blocks --config configs/curvature_blocks.toml --set 'depths=[4, 8]' --set runs=2 --out runs/try"])
     args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    meta = {"started": now_iso(), "args": vars(args), "environment": environment_info(),
-            "load_average_at_start": os.getloadavg()}
-    rows = [row for depth in args.depths for row in measure_depth(depth, args.runs)]
-    write_csv_atomic(out / "times.csv", pd.DataFrame(rows, columns=COLUMNS))
-    summary = summarize(rows)
-    write_csv_atomic(out / "summary.csv", summary)
-    meta.update(finished=now_iso(), load_average_at_end=os.getloadavg())
-    write_json_atomic(out / "meta.json", meta)
-    print(summary.to_string(index=False))
+    config = load_config(BlocksConfig, args.config, args.overrides)
+    out = Path(args.out) if args.out else Path("runs") / config.name
+    RunRecord.open(out, config)
+    if args.dry_run:
+        return dry_run(config, out)
+    return run_study_cli(Blocks(config), config, out, redraw=args.redraw)
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """scripts/bench_curvature_blocks.py: times.csv (every timed call), summary.csv, meta.json."""
+    run_cli(lambda: main(argv))

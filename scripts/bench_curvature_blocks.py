@@ -1,11 +1,9 @@
-"""Times SLQ and Hutch++ with the Hessian operator's blocks vmapped or one vector at a time.
+"""Times SLQ and Hutch++ with the Hessian operator's blocks vmapped or one vector at a time; see curvature/blocks.py.
 
-    python scripts/bench_curvature_blocks.py --out results/curvature_blocks_cpu [--depths 250 500 1000] [--runs 3]
+    python scripts/bench_curvature_blocks.py --config configs/curvature_blocks.toml [--out DIR] [--set key=value]
 
 Writes times.csv (every timed call), summary.csv (median and range per depth, route and
-setup; `over_vmap`: the median over the vmapped setup's) and meta.json (arguments,
-environment with the git commit, load average before and after). curvature/blocks.py says
-what is compared.
+setup; `over_vmap`: the median over the vmapped setup's) and meta.json.
 """
 
 from curvature.blocks import cli

@@ -105,14 +105,18 @@ def quadrature_history(op: Operator, vectors: Array, steps: Sequence[int],
       One (nodes, weights) pair per entry of `steps`, each (probes, that many steps).
     """
     size = min(batch or len(vectors), len(vectors))
-    diag, offdiag = jax.lax.map(lambda v: lanczos(op, v, max(steps)), vectors,
-                                batch_size=size if size > 1 else None)
-
-    def rule(d, o):
-        nodes, vecs = jnp.linalg.eigh(tridiagonal(d, o))
-        return nodes, vecs[0] ** 2
-
-    return [jax.vmap(rule)(diag[:, :j], offdiag[:, :j - 1]) for j in steps]
+    k = max(steps)
+    diag, offdiag = jax.lax.map(lambda v: lanczos(op, v, k), vectors, batch_size=size if size > 1 else None)
+    # Every shorter rule from one batched eigh: T's leading j x j block, padded to k x k with a
+    # decoupled diagonal above T's Gershgorin bound, whose eigenvectors have no first
+    # component (weight 0) and sort last. One call, not one per j: several eigh calls in one
+    # program hung XLA:CPU (jax 0.10.2, 2 cores).
+    above = jnp.max(jnp.abs(diag), axis=1) + 2 * jnp.max(jnp.abs(offdiag), axis=1, initial=0) + 1
+    index = jnp.arange(k)
+    padded = jnp.stack([jax.vmap(tridiagonal)(jnp.where(index < j, diag, above[:, None] * (1 + index)),
+                                               jnp.where(index[:-1] < j - 1, offdiag, 0)) for j in steps])
+    nodes, vecs = jnp.linalg.eigh(padded)
+    return [(nodes[i, :, :j], vecs[i, :, 0, :j] ** 2) for i, j in enumerate(steps)]
 
 
 def deflated_quadrature(op: Operator, basis: Array, vectors: Array, num_steps: int) -> tuple[Array, Array]:

@@ -14,20 +14,21 @@ import pandas as pd
 import pytest
 
 from tests.helpers.cli_runs import run_in_process, snapshot
-from tests.helpers.tiny_configs import (CURVATURE, CURVATURE_TRAINED, DENSITY, HORIZON, HVP, LR_META, TRAINING,
+from tests.helpers.tiny_configs import (BLOCKS, CURVATURE, CURVATURE_TRAINED, DENSITY, HORIZON, HVP, LR_META, TRAINING,
                                         XTRACE_BIAS)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 def _cli(name: str):
     from curvature.accuracy_run import cli as curvature_density
+    from curvature.blocks import cli as blocks
     from curvature.run import cli as curvature
     from curvature.xtrace_bias import cli as xtrace_bias
     from hvp_bench.cli import run as hvp
     from lr_meta.run import cli as lr_meta
 
     return {"hvp": hvp, "lr_meta": lr_meta, "curvature": curvature, "curvature_density": curvature_density,
-            "xtrace_bias": xtrace_bias}[name]
+            "xtrace_bias": xtrace_bias, "blocks": blocks}[name]
 
 
 # runner id -> (console command's module, config text, the log a kill cuts, its row key,
@@ -43,6 +44,7 @@ RUNNERS = {
     "curvature-density": ("curvature_density", DENSITY, "errors.csv",
                           ["matrix", "dtype", "estimator", "seed", "probes", "group", "steps"], True),
     "curvature-xtrace-bias": ("xtrace_bias", XTRACE_BIAS, "xtrace_bias.csv", ["resphering", "rep"], True),
+    "curvature-blocks": ("blocks", BLOCKS, "times.csv", ["depth", "route", "setup", "run"], True),
 }
 
 

@@ -130,3 +130,11 @@ samples = 5
 chunk = 4
 seed = 0
 """
+BLOCKS = """
+name = "tiny_blocks"
+depths = [2, 3, 4]
+runs = 2
+slq_probes = 2
+slq_steps = 3
+hutchpp_hvps = 6
+"""
