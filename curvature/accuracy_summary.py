@@ -27,6 +27,7 @@ CELL = ["matrix", "dtype", "estimator", "probes", "steps", "hvps"]
 TARGETS = {
     "w1_baseline_10": ("w1", "baseline/10"),
     "w1_baseline_100": ("w1", "baseline/100"),
+    "w1_range_1e-2": ("w1", 1e-2),
     "w1_range_1e-3": ("w1", 1e-3),
     "w1_range_1e-4": ("w1", 1e-4),
     "ks_1e-2": ("ks", 1e-2),
@@ -64,8 +65,9 @@ def targets(table: pd.DataFrame, matrices: pd.DataFrame, eta: float) -> pd.DataF
         row = {"matrix": matrix, "dtype": dtype, "estimator": estimator, "baseline_w1": best[matrix]}
         for name, (column, threshold) in TARGETS.items():
             value = best[matrix] / float(threshold.split("/")[1]) if isinstance(threshold, str) else threshold
-            met = group[group[column] <= value]
-            row[name] = met["hvps"].min() if len(met) else np.nan
+            met = group[group[column] <= value].sort_values(["hvps", "probes"])
+            row[name] = met["hvps"].iloc[0] if len(met) else np.nan
+            row[f"{name}_split"] = f"{met['probes'].iloc[0]}x{met['steps'].iloc[0]}" if len(met) else ""
             if column == "w1":
                 steps, probes = a_priori_budget(value, int(size[matrix]), eta)
                 row[f"{name}_prior"] = steps * probes

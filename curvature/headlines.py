@@ -134,5 +134,57 @@ def xtrace_coverage_lines(run_dir: str | Path, level: float = 0.95) -> list[str]
             f"{parts[1]} (`{run_dir.as_posix()}`, made by `scripts/run_xtrace_bias.py`)."]
 
 
+def blocks_lines(run_dir: str | Path) -> list[str]:
+    """docs/curvature.md's table of what vmapped blocks buy (curvature/blocks.py), from summary.csv and times.csv."""
+    run_dir = Path(run_dir)
+    table = pd.read_csv(run_dir / "summary.csv").set_index(["depth", "route", "setup"])
+    times = pd.read_csv(run_dir / "times.csv")
+    meta = json.loads((run_dir / "meta.json").read_text())
+    config = meta.get("config") or meta.get("args")  # runs before the study driver wrote "args"
+    commit = (meta.get("sessions") or [meta["environment"]])[-1]["git_commit"][:7]
+
+    def cell(depth, route, setup):
+        r = table.loc[(depth, route, setup)]
+        return f"{r['median_s']:.2f} s [{r['min_s']:.2f}, {r['max_s']:.2f}]"
+
+    lines = [f"Made from the commit {commit} on {meta['environment']['cpu']} ({meta['environment']['cpu_count']} "
+             f"cores), {config['runs']} interleaved runs of each (median and range over the runs; "
+             f"`{run_dir.as_posix()}`); the three setups' estimates agree to {times['max_rel_diff'].max():.0e}.",
+             "", "| layers | SLQ, tanh sequential / logistic vmapped | Hutch++, the same |", "|---|---|---|"]
+    depths = sorted({d for d, _, _ in table.index})
+    for d in depths:
+        lines.append(f"| {d} | {cell(d, 'slq', 'tanh, sequential')} / {cell(d, 'slq', 'logistic, vmap')} | "
+                     f"{cell(d, 'hutchpp', 'tanh, sequential')} / {cell(d, 'hutchpp', 'logistic, vmap')} |")
+    over = table.xs("tanh, sequential", level="setup")["over_vmap"]
+    lines += ["", "Sequential over vmapped, medians: " + "; ".join(
+        f"{route} {over.xs(route, level='route').min():.2f}-{over.xs(route, level='route').max():.2f}×"
+        for route in ("slq", "hutchpp")) + f" over {depths[0]}-{depths[-1]} layers."]
+    return lines
+
+
+DRIVER_RUNS = {
+    "curvature_blocks_cpu": ("`curvature-blocks --config configs/curvature_blocks.toml`",
+                             "SLQ and Hutch++ with the operator's blocks vmapped or one vector at a time, 250-1000 layers"),
+    "xtrace_bias_cpu": ("`curvature-xtrace-bias --config configs/xtrace_bias.toml`",
+                        "XTrace's bias and interval coverage on a matrix of known trace"),
+    "density_accuracy_cpu": ("`curvature-density --config configs/density_accuracy.toml`",
+                             "how many products a spectral density needs (docs/density_accuracy.md)"),
+}
+
+
+def driver_runs_lines(results: str | Path) -> list[str]:
+    """docs/running.md's table of the committed runs made through the study driver, with their wall time."""
+    lines = ["| command | what | committed run, wall time |", "|---|---|---|"]
+    for name, (command, what) in DRIVER_RUNS.items():
+        meta = json.loads((Path(results) / name / "meta.json").read_text())
+        seconds = meta.get("elapsed_s")
+        if seconds is None:  # a run from before the study driver: its own start and finish
+            seconds = (pd.Timestamp(meta["finished"]) - pd.Timestamp(meta["started"])).total_seconds()
+        took = f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+        lines.append(f"| {command} | {what} | `results/{name}`, {took}, {meta['environment']['cpu']} "
+                     f"({meta['environment']['cpu_count']} cores) |")
+    return lines
+
+
 if __name__ == "__main__":
     print("\n".join(headline_lines(sys.argv[1])))

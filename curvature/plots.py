@@ -143,8 +143,9 @@ def draw_cost_time(ax, out: Path, summary: dict) -> None:
     fit = summary["dense_fit"]
     if {"dense_hessian", "dense_eigvalsh"} <= set(wide.columns):
         dense = (wide["dense_hessian"] + wide["dense_eigvalsh"]).dropna()
-        ax.plot(dense.index, dense, "ks-", label=f"dense Hessian + eigvalsh: ∝ P^{fit['slope']:.2f} "
-                                                 f"[{fit['lo']:.2f}, {fit['hi']:.2f}]")
+        interval = (f"[{fit['lo']:.2f}, {fit['hi']:.2f}]" if np.isfinite([fit["lo"], fit["hi"]]).all()
+                    else f"({fit['points']} depths: no interval)")
+        ax.plot(dense.index, dense, "ks-", label=f"dense Hessian + eigvalsh: ∝ P^{fit['slope']:.2f} {interval}")
         beyond = [d for d in params.index if d >= dense.index.max()]
         band = [analysis.extrapolate(fit, params[d]) for d in beyond]
         ax.plot(beyond, [b["seconds"] for b in band], "k--", lw=1,

@@ -210,10 +210,6 @@ def _runs(config: CurvatureConfig, route: str) -> int:
 
 def report_lines(summary: dict, out: Path) -> str:
     """A few lines for the terminal: each goal's number and whether it was met."""
-    lines = [f"results in {out}"]
-    for name, goal in summary.get("goals", {}).items():
-        numbers = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                            for k, v in goal.items() if k != "met")
-        mark = "" if "met" not in goal else (" [met]" if goal["met"] else " [NOT met]")
-        lines.append(f"  {name}: {numbers}{mark}")
-    return "\n".join(lines)
+    from curvature.summary import goal_lines
+
+    return goal_lines(summary.get("goals", {}), out, "configs/curvature.toml")

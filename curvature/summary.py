@@ -164,3 +164,23 @@ def goals(summary: dict[str, Any], cost: pd.DataFrame | None) -> dict[str, Any]:
             out["deep_top_k_and_trace"] = {"depth": deep["depth"], "seconds_with_compile": secs,
                                            "met": secs <= GOALS["deep_seconds"] and math.isfinite(secs)}
     return out
+
+
+def goal_lines(goals: dict[str, dict], out: Path, sizes_of: str) -> str:
+    """A few lines for the terminal: each goal's numbers (3 digits) and whether it was met, and, if one
+    was missed, that the goals are set for the sizes of `sizes_of` (a smoke run is too small for some)."""
+    def shown(v):
+        if isinstance(v, float):
+            return f"{v:.3g}"
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(shown(x) for x in v) + "]"
+        return str(v)
+
+    lines = [f"results in {out}"]
+    for name, goal in goals.items():
+        numbers = ", ".join(f"{k}={shown(v)}" for k, v in goal.items() if k != "met")
+        lines.append(f"  {name}: {numbers}" + ("" if "met" not in goal else " [met]" if goal["met"] else " [not met]"))
+    if any(goal.get("met") is False for goal in goals.values()):
+        lines.append(f"  (the goals are set for the sizes of {sizes_of}; a smaller run, such as a smoke run, "
+                     "can miss them by its size alone)")
+    return "\n".join(lines)

@@ -157,8 +157,6 @@ def _goals(config, table: pd.DataFrame, method: str) -> dict[str, dict]:
 
 def report_lines(summary: dict, out: Path) -> str:
     """A few lines for the terminal: each goal's number and whether it was met."""
-    lines = [f"results in {out}"]
-    for name, goal in summary["goals"].items():
-        numbers = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in goal.items() if k != "met")
-        lines.append(f"  {name}: {numbers} [{'met' if goal['met'] else 'NOT met'}]")
-    return "\n".join(lines)
+    from curvature.summary import goal_lines
+
+    return goal_lines(summary["goals"], out, "configs/curvature_trained.toml")

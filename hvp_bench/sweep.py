@@ -1,23 +1,18 @@
 """The sweep: shapes (depth, width) measured one by one, rows appended as each completes.
 
 A point is (depth, width, variant, method). All unfinished points of one shape are measured
-together in a worker process (hvp_bench.measure), interleaved run by run, with the
-dispatch floor among them (PyTorch's variants in a second worker, after JAX's). A study
-of `repeats` > 1 measures every point once per repeat, the repeats one after another,
-each in fresh worker processes, repeat 0 in depth order and every later one in a
-shuffled order of shapes (drawn from the seed and the repeat); runs.csv's `repeat`
-column says which. The parent never starts JAX: it plans, writes files, draws
-the progress bar, and deals with a worker that dies or hangs:
-- died (e.g. the OOM killer): the method in flight is recorded `failed`, the shape's
-  other points are measured again in a fresh worker;
-- hung past `point_timeout_s`: the worker is killed, the method recorded `timeout`;
-- the worker exits by itself within a second if the parent is killed (expkit.worker).
-Once a (variant, method) compiled slower than `compile_budget_s`, timed out or killed its
-worker at one depth, its deeper depths are skipped (`depth_skip`). On resume, finished
-points are kept: `ok` ones with all runs, and `skipped` ones that still do not fit the
-(possibly raised) memory budget. Failed, timed-out, wrong (values that disagree with
-single products: hvp_bench.values) and depth-skipped points are measured again. A
-point lost in one repeat is skipped in the later ones (and deeper). Files: hvp_bench/rundir.py.
+together in a worker process (hvp_bench.measure), interleaved run by run, with the dispatch
+floor among them (PyTorch's variants in a second worker). With `repeats` > 1 every point is
+measured once per repeat, each repeat in fresh workers, repeat 0 in depth order and later ones
+in a shuffled order of shapes (runs.csv's `repeat` column). The parent never starts JAX: it
+plans, writes files, draws the progress bar, and deals with a worker that dies (the method in
+flight `failed`, the shape's other points measured again in a fresh worker) or hangs past
+`point_timeout_s` (killed, `timeout`); a worker exits within a second if the parent is killed
+(expkit.worker). Once a (variant, method) compiled slower than `compile_budget_s`, timed out or
+killed its worker at one depth, its deeper depths are skipped (`depth_skip`). On resume, `ok`
+points with all runs and `skipped` ones that still do not fit the memory budget are kept;
+failed, timed-out, wrong (hvp_bench.values) and depth-skipped points are measured again. A point
+lost in one repeat is skipped in the later ones (and deeper). Files: hvp_bench/rundir.py.
 """
 
 from __future__ import annotations
@@ -40,12 +35,11 @@ from expkit.worker import Worker, WorkerDied, WorkerError, WorkerTimeout
 from hvp_bench.config import FLOOR_METHOD, HVPConfig
 from hvp_bench.rundir import COLUMNS, REPEAT, RUN_KEYS, add_repeat_column, repeat_of, summarize_runs
 from hvp_bench.variants import parse_variant
+from secondorder.methods import get_method
 
 # Keys that change what a measurement means; a run directory is only resumed with the same.
-MEASUREMENT_KEYS = (
-    "width", "input_size", "output_size", "batch", "dtype", "matmul_precision", "init",
-    "init_scale", "num_runs", "warmup", "order", "seed", "device", "xla_flags", "hessian_block",
-)
+MEASUREMENT_KEYS = ("width", "input_size", "output_size", "batch", "dtype", "matmul_precision", "init", "init_scale",
+                    "num_runs", "warmup", "order", "seed", "device", "xla_flags", "hessian_block")
 MEASURE = "hvp_bench.measure:measure_shape"
 
 
@@ -56,6 +50,13 @@ class Point:
     variant: str
     method: str
     repeat: int = 0
+
+    @property
+    def cost(self) -> float:
+        """Expected share of the time, for the progress bar: a compile, then calls growing with depth
+        (a dense method's with depth squared); counting points, the estimate ran four times low."""
+        scale = self.depth * (self.width / 4) ** 2 / 50
+        return 1.0 + (scale * scale if get_method(self.method).dense else scale)
 
 
 def plan_shapes(config: HVPConfig, repeat: int = 0) -> list[tuple[int, int]]:
@@ -250,7 +251,7 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
         record.start(environment, total=len(planned), done=len(planned) - len(todo))
         record.update(memory_budget_bytes=budget)
         with record.guard():
-            _measure_all(config, sweep, log, todo, budget, len(planned), progress)
+            _measure_all(config, sweep, log, todo, budget, progress)
             write_csv_atomic(out_dir / "summary.csv", summarize_runs(log.read()))
             record.finish("failed" if failures(summarize_runs(log.read())) else "ok")
     finally:
@@ -258,11 +259,13 @@ def run_sweep(config: HVPConfig, out_dir: str | Path, progress: bool = True,
     return out_dir
 
 
-def _measure_all(config: HVPConfig, sweep: _Sweep, log: CsvLog, todo: list[Point], budget: int, total: int,
+def _measure_all(config: HVPConfig, sweep: _Sweep, log: CsvLog, todo: list[Point], budget: int,
                  progress: bool) -> None:
     """Measures `todo` shape by shape, rewriting summary.csv after each shape."""
-    bar = tqdm(total=total, initial=total - len(todo), desc=config.name, unit="point", disable=not progress,
-               file=sys.stderr)
+    planned = plan_points(config)
+    bar = tqdm(total=sum(p.cost for p in planned), initial=sum(p.cost for p in planned) - sum(p.cost for p in todo),
+               desc=config.name, disable=not progress, file=sys.stderr,
+               bar_format="{l_bar}{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]{postfix}")
     shapes = [(r, d, w) for r in range(config.repeats) for d, w in plan_shapes(config, r)]
     measured_in = None
     for repeat, depth, width in shapes:
@@ -281,7 +284,7 @@ def _measure_all(config: HVPConfig, sweep: _Sweep, log: CsvLog, todo: list[Point
         measured = [p for p in points if p not in skips]
         if measured:
             sweep.measure_shape(log, depth, width, measured, budget, bar)
-        bar.update(len(points))
+        bar.update(sum(p.cost for p in points))
         write_csv_atomic(log.path.parent / "summary.csv", summarize_runs(log.read()))
     bar.close()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -119,8 +120,10 @@ def plot_beta_sweep(out: Path) -> None:
     left.set_ylabel(f"L after {int(final['steps'].max())} meta-steps (log scale)")
     left.set_title("Final L against β; grey: the derived stability limit lies here")
     left.legend(fontsize=7)
-    for beta, group in curves[curves["dtype"] == "float64"].groupby("beta"):
-        right.plot(group["meta_time"], group["loss"], lw=1, label=f"β = {beta:g}")
+    groups = list(curves[curves["dtype"] == "float64"].groupby("beta"))
+    colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.95, len(groups)))  # one colour per β, in order
+    for (beta, group), colour in zip(groups, colours):
+        right.plot(group["meta_time"], group["loss"], lw=1, color=colour, label=f"β = {beta:g}")
     right.set_xscale("log")
     right.set_yscale("log")
     right.set_xlabel("meta-time β·t (log scale)")
