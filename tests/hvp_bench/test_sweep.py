@@ -63,6 +63,13 @@ def test_plan_points_depth_then_width_sweep_each_with_the_floor():
                                    for m in ("gradient", FLOOR_METHOD)]
 
 
+def test_a_points_cost_grows_with_depth_and_a_dense_methods_with_its_square():
+    # The progress bar's weights: the deep points, which come last, must not look as cheap as the first.
+    hvp = [Point(d, 4, "homework", "hvp_fwd_rev").cost for d in (50, 100, 1000)]
+    dense = [Point(d, 4, "homework", "hessian_then_hvp").cost for d in (50, 100, 1000)]
+    assert hvp == [2.0, 3.0, 21.0] and dense == [2.0, 5.0, 401.0]
+
+
 @pytest.mark.slow
 def test_sweep_writes_rows_summary_and_meta(tmp_path):
     out = run_sweep(HVPConfig(**TINY), tmp_path / "run", progress=False)
