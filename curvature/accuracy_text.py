@@ -132,7 +132,7 @@ def accuracy_answer_lines(run_dir: str | Path) -> list[str]:
     ratio = summary["float32_over_float64"]
     if ratio:
         lines.append(f"- **float32** at {budget:,} products: the median over the matrices of W1(float32) / W1(float64) is "
-                     + ", ".join(f"{v:.3g} for {ESTIMATOR_WORDS[k]}" for k, v in ratio.items()) + ".")
+                     + ", ".join(f"{v:.3f} for {ESTIMATOR_WORDS[k]}" for k, v in ratio.items()) + ".")
     b = summary["bounds"]
     theory = f64[f64["estimator"] != "kpm"]
     needed = theory.groupby("matrix")["w1_baseline_10"].min()
