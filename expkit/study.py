@@ -129,7 +129,7 @@ def _run(study: Study, record: RunRecord, out: Path, units: list[Unit], progress
                         else:
                             write_csv_atomic(out / name, rows)
                     ledger.append([{"unit": unit.key}])
-                    bar.update(unit.cost)
+                    bar.update(min(unit.cost, bar.total - bar.n))  # float sums must not overrun the bar
             study.derive(out)
             record.finish("ok")
         except OSError as e:

@@ -52,11 +52,11 @@ class Point:
     repeat: int = 0
 
     @property
-    def cost(self) -> float:
+    def cost(self) -> int:
         """Expected share of the time, for the progress bar: a compile, then calls growing with depth
         (a dense method's with depth squared); counting points, the estimate ran four times low."""
-        scale = self.depth * (self.width / 4) ** 2 / 50
-        return 1.0 + (scale * scale if get_method(self.method).dense else scale)
+        scale = self.depth * (self.width / 4) ** 2 / 50  # whole numbers: float sums would overrun the bar
+        return round(1 + (scale * scale if get_method(self.method).dense else scale))
 
 
 def plan_shapes(config: HVPConfig, repeat: int = 0) -> list[tuple[int, int]]:

@@ -34,10 +34,12 @@ def test_targets_are_the_fewest_products_whose_median_meets_them():
     matrices = pd.DataFrame({"matrix": ["m"], "size": [100], "spectral_range": [1.0], "point_mass_w1": [0.2],
                              "gaussian_w1": [0.5]})
     cells = pd.DataFrame({"matrix": "m", "dtype": "float64", "estimator": "slq", "hvps": [10, 40, 20, 80],
+                          "probes": [1, 4, 2, 8], "steps": 10,
                           "w1": [0.05, 0.015, 0.019, 0.0015], "ks": [0.5, 0.2, 0.1, 0.009]})
     row = targets(cells, matrices, 0.05).iloc[0]
     assert row["baseline_w1"] == 0.2
-    assert row["w1_baseline_10"] == 20 and row["w1_baseline_100"] == 80 and row["ks_1e-2"] == 80
+    assert row["w1_baseline_10"] == 20 and row["w1_baseline_10_split"] == "2x10"
+    assert row["w1_baseline_100"] == 80 and row["ks_1e-2"] == 80
     assert np.isnan(row["w1_range_1e-3"]) and set(TARGETS) <= set(row.index)
     assert row["w1_baseline_10_prior"] > 1e5  # the theorem asks for far more than the grid holds
 
