@@ -13,6 +13,7 @@ import dataclasses
 from pathlib import Path
 from typing import Literal
 
+from curvature.accuracy_matrices import NAMED
 from expkit.config import Config, key, load_config, require
 
 ESTIMATORS = ("slq", "deflated_slq", "kpm")
@@ -57,7 +58,7 @@ class AccuracyConfig(Config):
         require(self.kpm_grid > 4 * max(self.steps),
                 f"kpm_grid ({self.kpm_grid}) must exceed 4 x max(steps) = {4 * max(self.steps)}")
         for m in self.matrices:
-            require(m in ("deep_mlp", "spiked_wishart", "pareto") or m.startswith("digits_"),
+            require(m in NAMED or m.startswith("digits_"),
                     f"config key 'matrices': unknown matrix {m!r} (digits_<checkpoint>_<matrix>, deep_mlp, "
                     f"spiked_wishart or pareto)")
         if any(m.startswith("digits_") for m in self.matrices):

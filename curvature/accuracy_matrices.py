@@ -28,11 +28,12 @@ import pandas as pd
 from expkit.config import ConfigError, config_from_dict, without_retired
 
 SYNTHETIC = ("spiked_wishart", "pareto")
+NAMED = ("deep_mlp", *SYNTHETIC)  # besides digits_<checkpoint>_<matrix>
 
 
 def checkpoint_matrices(trained_run: str | Path) -> list[str]:
     """The digits matrix names a trained run offers: digits_<checkpoint>_<matrix>."""
-    config = _run_config(trained_run, "trained")
+    config = run_config(trained_run, "trained")
     return [f"digits_{c}_{m}" for c in config.checkpoint_names for m in config.matrices]
 
 
@@ -68,7 +69,8 @@ def reference_spectrum(name: str, *, trained_run: str | Path, task_run: str | Pa
     return None
 
 
-def _run_config(run: str | Path, study: str):
+def run_config(run: str | Path, study: str):
+    """The config of the curvature run in `run` (its meta.json), of `study` "trained" or "task"."""
     from curvature.config import CurvatureConfig
     from curvature.trained_config import TrainedConfig
 
@@ -89,7 +91,7 @@ def _digits(trained_run: str | Path, name: str) -> tuple[np.ndarray, dict[str, A
     from curvature.digits import load_split
     from curvature.trained_study import Setup
 
-    config = _run_config(trained_run, "trained")
+    config = run_config(trained_run, "trained")
     if name not in checkpoint_matrices(trained_run):
         raise ConfigError(f"{trained_run} has no matrix {name!r}; it has {', '.join(checkpoint_matrices(trained_run))}")
     checkpoint, matrix = name.removeprefix("digits_").rsplit("_", 1)
@@ -102,7 +104,7 @@ def _digits(trained_run: str | Path, name: str) -> tuple[np.ndarray, dict[str, A
 def _deep(task_run: str | Path) -> tuple[np.ndarray, dict[str, Any]]:
     from curvature.problem import build_problem
 
-    config = _run_config(task_run, "task")
+    config = run_config(task_run, "task")
     problem = build_problem(config, config.study_depth, "float64")
     dense = np.asarray(problem.compile_dense_hessian(config.hessian_block)(), np.float64)
     return (dense + dense.T) / 2, {"source": f"{Path(task_run).name}: Hessian at depth {config.study_depth}"}

@@ -44,6 +44,7 @@ class AccuracyStudy:
     def __init__(self, config: AccuracyConfig):
         self.config = config
         self._dense: tuple[str, np.ndarray] | None = None
+        self._compiled: dict | None = None
 
     def units(self) -> list[Unit]:
         c = self.config
@@ -80,12 +81,11 @@ class AccuracyStudy:
             return c.spiked_dim
         if matrix == "pareto":
             return c.pareto_dim
-        from curvature.accuracy_matrices import _run_config
+        from curvature.accuracy_matrices import run_config
 
         if matrix == "deep_mlp":
-            config = _run_config(c.task_run, "task")
-            return config.study_params
-        return _run_config(c.trained_run, "trained").params
+            return run_config(c.task_run, "task").study_params
+        return run_config(c.trained_run, "trained").params
 
     def _matrix(self, matrix: str) -> tuple[np.ndarray, dict[str, Any]]:
         from curvature.accuracy_matrices import build
@@ -131,12 +131,12 @@ class AccuracyStudy:
         vectors = jax.random.rademacher(probe_key, (max(c.probes), op.size), dtype=op.dtype)
         v0 = jax.random.normal(start_key, (op.size,), op.dtype)
         steps = [s for s in sorted(c.steps) if s <= op.size - c.deflate]
+        routes = self._routes()
         rows = []
         for estimator in c.estimators:
             if estimator == "kpm":
-                bounds = jax.jit(lambda a, v0: kpm.spectrum_bounds(dense_operator(a), v0, c.kpm_bound_steps))(a, v0)
-                moments = np.asarray(jax.jit(lambda a, v: kpm.chebyshev_moments(dense_operator(a), v, max(steps),
-                                                                                 bounds))(a, vectors))
+                bounds = routes["bounds"](a, v0)
+                moments = np.asarray(routes["moments"](a, vectors, *bounds, num_matvecs=max(steps)))
                 for s in steps:
                     for n, g, sub in _subsets(c, np.arange(max(c.probes))):
                         measure = kpm.kpm_measure(moments[sub], bounds, 2 * s, c.kpm_grid)
@@ -144,14 +144,10 @@ class AccuracyStudy:
                                               measure.nodes, measure.weights, spectrum))
                 continue
             if estimator == "slq":
-                history = jax.jit(lambda a, v: density.slq_history(dense_operator(a), v, steps,
-                                                                    c.probe_batch))(a, vectors)
-                extra = 0
+                history, extra = routes["slq"](a, vectors, steps=tuple(steps)), 0
             else:
                 tol = c.deflate_tol if dtype == "float64" else c.deflate_tol_float32
-                history = jax.jit(lambda a, v, v0: density.deflated_slq_history(
-                    dense_operator(a), v, v0, steps, c.deflate, c.deflate_lanczos_steps, tol,
-                    c.probe_batch))(a, vectors, v0)
+                history = routes["deflated_slq"](a, vectors, v0, steps=tuple(steps), tol=tol)
                 extra = c.deflate_lanczos_steps
             for s, measure in zip(steps, history):
                 measure = density.SpectralDensity(*(np.asarray(t) for t in measure))
@@ -161,6 +157,27 @@ class AccuracyStudy:
                     rows.append(self._row(matrix, dtype, estimator, seed, n, g, s, n * s + extra, part.nodes,
                                           part.weights, spectrum, bound))
         return rows
+
+    def _routes(self) -> dict:
+        """The estimators on a dense matrix, jitted once: compiled once per matrix shape and dtype, not per unit."""
+        if self._compiled is None:
+            import jax
+
+            from secondorder import density, kpm
+            from secondorder.operators import dense_operator
+
+            c = self.config
+            self._compiled = {
+                "bounds": jax.jit(lambda a, v0: kpm.spectrum_bounds(dense_operator(a), v0, c.kpm_bound_steps)),
+                "moments": jax.jit(lambda a, v, lower, upper, num_matvecs: kpm.chebyshev_moments(
+                    dense_operator(a), v, num_matvecs, (lower, upper)), static_argnames="num_matvecs"),
+                "slq": jax.jit(lambda a, v, steps: density.slq_history(dense_operator(a), v, steps, c.probe_batch),
+                               static_argnames="steps"),
+                "deflated_slq": jax.jit(lambda a, v, v0, steps, tol: density.deflated_slq_history(
+                    dense_operator(a), v, v0, steps, c.deflate, c.deflate_lanczos_steps, tol, c.probe_batch),
+                    static_argnames=("steps", "tol")),
+            }
+        return self._compiled
 
     def _row(self, matrix, dtype, estimator, seed, n, group, steps, hvps, nodes, weights, spectrum, bound=np.nan):
         c = self.config

@@ -30,11 +30,9 @@ import numpy as np
 
 from curvature.config import CurvatureConfig
 from curvature.problem import Problem, build_problem
-from expkit.cli import config_parser, dry_run, run_cli
 from expkit.config import Config, key, load_config
-from expkit.lifecycle import RunRecord
 from expkit.results import write_csv_atomic
-from expkit.study import Unit, run_study_cli
+from expkit.study import Unit, study_cli
 from secondorder import density, trace
 from secondorder.model import MLP
 from secondorder.sizes import layer_sizes_for
@@ -149,20 +147,11 @@ def summarize(frame):
     return table
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = config_parser(
-        "SLQ and Hutch++ with the Hessian operator's blocks vmapped or one vector at a time, timed together.",
-        ["curvature-blocks --config configs/curvature_blocks.toml --out runs/curvature_blocks",
-         "curvature-blocks --config configs/curvature_blocks.toml --set 'depths=[4, 8]' --set runs=2 --out runs/try"])
-    args = parser.parse_args(argv)
-    config = load_config(BlocksConfig, args.config, args.overrides)
-    out = Path(args.out) if args.out else Path("runs") / config.name
-    RunRecord.open(out, config)
-    if args.dry_run:
-        return dry_run(config, out)
-    return run_study_cli(Blocks(config), config, out, redraw=args.redraw)
-
-
 def cli(argv: list[str] | None = None) -> None:
     """scripts/bench_curvature_blocks.py: times.csv (every timed call), summary.csv, meta.json."""
-    run_cli(lambda: main(argv))
+    study_cli(argv, load=lambda path, overrides: load_config(BlocksConfig, path, overrides), make_study=Blocks,
+              description="SLQ and Hutch++ with the Hessian operator's blocks vmapped or one vector at a time, "
+                          "timed together.",
+              examples=["curvature-blocks --config configs/curvature_blocks.toml --out runs/curvature_blocks",
+                        "curvature-blocks --config configs/curvature_blocks.toml --set 'depths=[4, 8]' --set runs=2 "
+                        "--out runs/try"])

@@ -21,11 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from expkit.cli import config_parser, dry_run, run_cli
 from expkit.config import Config, key, load_config
-from expkit.lifecycle import RunRecord
 from expkit.results import write_json_atomic
-from expkit.study import Unit, run_study_cli
+from expkit.study import Unit, study_cli
 
 COLUMNS = ["resphering", "rep", "estimate", "own_sem"]
 
@@ -63,6 +61,7 @@ class XTraceBias:
     def __init__(self, config: XTraceBiasConfig):
         self.config = config
         self._matrix = None
+        self._estimate: dict = {}
 
     def units(self) -> list[Unit]:
         c = self.config
@@ -82,7 +81,9 @@ class XTraceBias:
         resphering, start = setting == "resphering", int(start)
         if self._matrix is None:
             self._matrix = jnp.asarray(known_matrix(c.size, c.matrix_seed)[0])
-        estimate = jax.jit(lambda a, k: xtrace(dense_operator(a), k, 2 * c.samples, resphering))
+        if resphering not in self._estimate:  # jitted once per setting, not per chunk
+            self._estimate[resphering] = jax.jit(lambda a, k: xtrace(dense_operator(a), k, 2 * c.samples, resphering))
+        estimate = self._estimate[resphering]
         keys = jax.random.split(jax.random.PRNGKey(c.seed), c.repetitions)
         rows = []
         for i in range(start, min(start + c.chunk, c.repetitions)):
@@ -107,20 +108,9 @@ def summarise(config: XTraceBiasConfig, rows: pd.DataFrame) -> dict:
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = config_parser(
-        "Is matfree's XTrace unbiased, and does its own standard error cover? Many repetitions on a matrix "
-        "of known trace, with and without resphering.",
-        ["curvature-xtrace-bias --config configs/xtrace_bias.toml --out runs/xtrace_bias"])
-    args = parser.parse_args(argv)
-    config = load_config(XTraceBiasConfig, args.config, args.overrides)
-    out = Path(args.out) if args.out else Path("runs") / config.name
-    RunRecord.open(out, config)
-    if args.dry_run:
-        return dry_run(config, out)
-    return run_study_cli(XTraceBias(config), config, out, redraw=args.redraw)
-
-
 def cli(argv: list[str] | None = None) -> None:
-    """`main` with one-line errors and exit statuses (scripts/run_xtrace_bias.py)."""
-    run_cli(lambda: main(argv))
+    """The console command (scripts/run_xtrace_bias.py); exits with its status."""
+    study_cli(argv, load=lambda path, overrides: load_config(XTraceBiasConfig, path, overrides), make_study=XTraceBias,
+              description="Is matfree's XTrace unbiased, and does its own standard error cover? Many repetitions "
+                          "on a matrix of known trace, with and without resphering.",
+              examples=["curvature-xtrace-bias --config configs/xtrace_bias.toml --out runs/xtrace_bias"])

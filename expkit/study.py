@@ -38,6 +38,7 @@ import errno
 import fcntl
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -178,11 +179,28 @@ def _finish_quietly(record: RunRecord, status: str, **fields) -> None:
         pass
 
 
-def run_study_cli(study: Study, config, out_dir: str | Path, *, redraw: bool = False) -> int:
-    """`run_study` for a console command: a WriteError becomes one line on stderr and EXIT_WRITE."""
-    try:
-        return run_study(study, config, out_dir, redraw=redraw)
-    except WriteError as e:
-        print(f"error: {e}; free the space (or fix the directory) and re-run the same command to finish",
-              file=sys.stderr)
-        return EXIT_WRITE
+def study_cli(argv: list[str] | None, *, description: str, examples: list[str],
+              load: Callable[[str, list[str]], Any], make_study: Callable[[Any], Study]) -> None:
+    """A study's console command: `--config`, `--out` (default runs/<name>), `--set`, `--dry-run`,
+    `--redraw`; bad input is one line and exit 2 (expkit.cli), a WriteError one line and EXIT_WRITE.
+
+    Args:
+      load: (config path, overrides) -> the validated config; make_study: config -> the Study.
+    """
+    from expkit.cli import config_parser, dry_run, run_cli
+
+    def main() -> int:
+        args = config_parser(description, examples).parse_args(argv)
+        config = load(args.config, args.overrides)
+        out = Path(args.out) if args.out else Path("runs") / config.name
+        RunRecord.open(out, config)  # another config's directory: refused before --dry-run says yes
+        if args.dry_run:
+            return dry_run(config, out)
+        try:
+            return run_study(make_study(config), config, out, redraw=args.redraw)
+        except WriteError as e:
+            print(f"error: {e}; free the space (or fix the directory) and re-run the same command to finish",
+                  file=sys.stderr)
+            return EXIT_WRITE
+
+    run_cli(main)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from expkit.config import ConfigError
-from expkit.study import EXIT_WRITE, Unit, WriteError, run_study, run_study_cli
+from expkit.study import EXIT_WRITE, Unit, WriteError, run_study, study_cli
 from tests.helpers.cli_runs import snapshot
 
 
@@ -97,7 +97,10 @@ def test_a_second_run_on_a_locked_directory_refuses_and_writes_nothing(tmp_path)
 def test_a_full_disk_is_one_line_and_a_rerun_finishes(tmp_path, capsys):
     config, out = ToyConfig(), tmp_path / "out"
     full = OSError(errno.ENOSPC, "No space left on device", str(out / "rows.csv"))
-    assert run_study_cli(Toy(config, fail_at="u2", error=full), config, out) == EXIT_WRITE
+    with pytest.raises(SystemExit) as status:  # through the console command every study shares
+        study_cli(["--config", "toy.toml", "--out", str(out)], description="toy", examples=[],
+                  load=lambda path, overrides: config, make_study=lambda c: Toy(c, fail_at="u2", error=full))
+    assert status.value.code == EXIT_WRITE
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error: cannot write") and "rows.csv" in err and "No space left" in err
     meta = json.loads((out / "meta.json").read_text())
