@@ -99,12 +99,14 @@ def figure_per_layer(costs: pd.DataFrame, title: str) -> Figure:
     fig = Figure(figsize=(max(8, 1.1 * len(variants) + 4), 5.5), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / max(len(methods), 1)
+    positive = False
     for j, method in enumerate(methods):
         data = costs[costs["method"] == method].set_index("variant").reindex(variants)
         k = data["vectors"].fillna(1).to_numpy(float)
         y = data["per_vector_s"].to_numpy(float) * 1e6
         err = np.vstack([y - data["lo"].to_numpy(float) / k * 1e6, data["hi"].to_numpy(float) / k * 1e6 - y])
         x = np.arange(len(variants)) + (j - (len(methods) - 1) / 2) * width
+        positive |= bool(np.any(y > 0))
         bars = ax.bar(x, np.where(y > 0, y, np.nan), width, yerr=np.clip(err, 0, None), capsize=2,
                       label=label(method), color=COLORS.get(method))
         # Flagged fits pale, fits over dead depths hatched: neither reads as a clean headline.
@@ -112,7 +114,8 @@ def figure_per_layer(costs: pd.DataFrame, title: str) -> Figure:
             bar.set_alpha(1.0 if status == "ok" else 0.35)
             bar.set_hatch("//" if dead else None)
     ax.set_xticks(np.arange(len(variants)), variants, rotation=30, ha="right")
-    ax.set_yscale("log")
+    if positive:  # a smoke run's noisy slopes can all be <= 0: nothing to draw on a log axis
+        ax.set_yscale("log")
     ax.set_ylabel(words.PER_LAYER)
     ax.grid(True, axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
