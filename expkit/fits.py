@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +51,18 @@ def resampled_medians(groups: Groups, n_boot: int = 2000, seed: int = 0,
     for j, t in enumerate(samples):
         boot[:, j] = reduce(t[rng.integers(0, len(t), size=(n_boot, len(t)))], axis=1)
     return xs, point, boot
+
+
+def nested_median_bootstrap(groups: list[np.ndarray], n_boot: int = 2000, seed: Any = 0) -> np.ndarray:
+    """(n_boot,) medians of resamples: the groups (repeats) with replacement, then the values
+    (rounds) within each resampled group. A paired ratio's rounds are resampled whole, so
+    its numerator and denominator move together."""
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_boot)
+    for b in range(n_boot):
+        picked = rng.integers(len(groups), size=len(groups))
+        out[b] = np.median(np.concatenate([rng.choice(groups[i], size=len(groups[i])) for i in picked]))
+    return out
 
 
 def least_squares_slopes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,7 @@
 """One driver for a study: it declares its units of work, the driver owns everything else.
 
     class MyStudy:                                   # the Study protocol
-        name = "my-study"; x64 = True
+        name = "my-study"; x64 = True                # (optional: matmul_precision = "highest")
         logs = {"rows.csv": [...columns...]}         # the append-only files units write
         def units(self) -> list[Unit]: ...           # every unit of the whole run, in order
         def measure(self, unit, out_dir) -> dict[str, list[dict] | DataFrame]: ...
@@ -17,7 +17,8 @@ benchmark says what it measures, the runner owns repetitions, output and reporti
   directory is refused before anything is written; a finished run says so;
 - an exclusive lock on the directory for the whole run: a second run on it refuses in
   one line, writing nothing, while the first goes on;
-- x64 set before the environment is recorded, so meta.json says what ran;
+- x64 (and a study's `matmul_precision`, if it has one) set before the environment is
+  recorded, so meta.json says what ran;
 - resuming: every log row carries its unit's key (column `unit`), and units.csv lists
   the units whose rows are all written (appended last). A re-run skips those and drops
   the rows of any other unit, which a kill cut short, so it is measured again whole and
@@ -97,7 +98,8 @@ def run_study(study: Study, config, out_dir: str | Path, *, redraw: bool = False
         done = set(CsvLog(out / LEDGER, ["unit"]).read()["unit"].astype(str))
         if record.nothing_to_do(sum(u.key not in done for u in units), redraw):
             return 0
-        with jax.enable_x64(study.x64):  # before the environment is recorded, so meta.json says what ran
+        # x64 and the matmul precision are set before the environment is recorded, so meta.json says what ran.
+        with jax.enable_x64(study.x64), jax.default_matmul_precision(getattr(study, "matmul_precision", None)):
             _run(study, record, out, units, progress)
         return 0
     finally:

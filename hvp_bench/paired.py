@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from expkit.fits import nested_median_bootstrap
 from hvp_bench.rundir import ok_times, repeat_of
 
 KEYS = ["depth", "width", "method"]
@@ -35,24 +36,15 @@ def round_ratios(runs: pd.DataFrame, numerator: str, denominator: str) -> pd.Dat
     return both.assign(ratio=both["numerator"] / both["denominator"]).reset_index()
 
 
-def _bootstrap(groups: list[np.ndarray], n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Medians of `n_boot` resamples: repeats with replacement, then rounds within each."""
-    out = np.empty(n_boot)
-    for b in range(n_boot):
-        picked = rng.integers(len(groups), size=len(groups))
-        out[b] = np.median(np.concatenate([rng.choice(groups[i], size=len(groups[i])) for i in picked]))
-    return out
-
-
 def paired_ratios(runs: pd.DataFrame, numerator: str, denominator: str, level: float = 0.95, n_boot: int = 2000,
                   seed: int = 0) -> pd.DataFrame:
     """One row per (depth, width, method) timed in both variants: PAIRED_COLUMNS."""
     ratios = round_ratios(runs, numerator, denominator)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # one stream over the groups, as before: the same intervals
     out = []
     for (depth, width, method), data in ratios.groupby(KEYS, sort=True):
         groups = [g["ratio"].to_numpy() for _, g in data.groupby("repeat")]
-        boot = _bootstrap(groups, n_boot, rng)
+        boot = nested_median_bootstrap(groups, n_boot, rng)
         per_repeat = [float(np.median(g)) for g in groups]
         out.append({"numerator": numerator, "denominator": denominator, "depth": depth, "width": width,
                     "method": method, "repeats": len(groups), "rounds": len(data),

@@ -7,7 +7,8 @@ model's parameters, or one flat vector); every function returns the structure it
 
 - products (the dense Hessian, H @ v and every composition of JAX's AD into an HVP, on
   pytrees), methods (each timed method as one object), timing (AOT compile, interleaved
-  rounds, transfer guard, compiled memory; a per-call hook);
+  rounds, transfer guard, compiled memory; a per-call hook), compiled (flops, bytes and
+  kernels of a compiled program: a cost without noise);
 - operators (the Hessian and the Gauss-Newton matrix of a loss as matrix-free operators,
   with the data batch optionally sharded over devices), dense (the matrix from products),
   lanczos (top eigenvalues, Ritz pairs, power iteration), trace (Hutchinson, Hutch++,
@@ -31,7 +32,9 @@ _EXPORTS = {
     "sizes": ("layer_sizes_for", "num_params"),
     "r_operator": ("hvp_by_hand",),
     "timing": ("time_method", "time_interleaved", "prepare_call"),
-    "operators": ("Operator", "data_mesh", "dense_operator", "ggn_operator", "hessian_operator", "shard_batch"),
+    "compiled": ("compiled_cost", "kernel_count"),
+    "operators": ("Operator", "data_mesh", "dense_operator", "ggn_operator", "ggn_product", "hessian_operator",
+                  "shard_batch"),
     "dense": ("dense_matrix",),
     "lanczos": ("power_iteration", "ritz_pairs", "top_eigenvalues"),
     "trace": ("TraceEstimate", "trace_estimate"),

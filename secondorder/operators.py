@@ -126,6 +126,18 @@ def ggn_operator(predict: Callable[[Any, Any], Any], output_loss: Callable[[Any,
     return Operator(matvec, x.shape[0], x.dtype, unravel)
 
 
+def ggn_product(predict: Callable[[Any, Any], Any], output_loss: Callable[[Any, Any], Array], params: Any, v: Any,
+                inputs: Any, targets: Any = None) -> Any:
+    """G v for one vector, on pytrees: G = Jᵀ H_out J as in `ggn_operator`, v and the result shaped like `params`.
+
+    One forward pass linearised (J v), one Hessian product in the outputs, one transposed
+    pass (Jᵀ u): what a Gauss-Newton product costs where each vector comes at a new point.
+    """
+    outputs, jvp = jax.linearize(lambda p: predict(p, inputs), params)
+    u = hvp_fwd_rev(lambda z: output_loss(z, targets), outputs, jvp(v))
+    return jax.linear_transpose(jvp, params)(u)[0]
+
+
 def dense_operator(matrix: Array) -> Operator:
     """A dense symmetric (P, P) matrix as an operator (test matrices, references)."""
     return Operator(lambda v: matrix @ v, matrix.shape[0], matrix.dtype)

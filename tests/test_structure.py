@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("expkit", "secondorder", "hvp_bench", "lr_meta", "curvature")
+PACKAGES = ("expkit", "secondorder", "hvp_bench", "hvp_models", "lr_meta", "curvature")
 MAX_LINES = 300
 LONG_MODULE_REASON = "Longer than 300 lines because"
 
@@ -34,7 +34,7 @@ def run_python(code: str) -> str:
     return result.stdout.strip()
 
 
-EXPERIMENTS = ("hvp_bench", "lr_meta", "curvature")
+EXPERIMENTS = ("hvp_bench", "hvp_models", "lr_meta", "curvature")
 LIBRARY = "secondorder"
 # Who may import whom: the core nothing of the suite, the library nothing of the suite
 # either (a researcher takes it alone), an experiment the core and the library, never
@@ -105,7 +105,7 @@ def test_the_core_never_imports_jax_or_matplotlib_at_module_level():
 def test_importing_the_core_and_configs_imports_neither_jax_nor_matplotlib():
     modules = [f"expkit.{p.stem}" for p in python_files("expkit") if p.stem != "__init__"]
     modules += ["hvp_bench", "hvp_bench.config", "hvp_bench.cli", "lr_meta", "lr_meta.config", "curvature",
-                "curvature.config"]
+                "curvature.config", "hvp_models", "hvp_models.config", "hvp_models.catalog", "hvp_models.study"]
     heavy = run_python(
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
@@ -236,7 +236,7 @@ def help_examples() -> list[tuple[str, list[str]]]:
 
 def test_every_command_with_a_config_shows_examples():
     assert {c for c, _ in help_examples()} == {"hvp-run", "hvp-bench", "lr-meta", "curvature", "curvature-blocks", "curvature-density",
-                                                  "curvature-xtrace-bias"}
+                                                  "curvature-xtrace-bias", "hvp-models"}
 
 
 @pytest.mark.parametrize("command, argv", help_examples(), ids=lambda x: x if isinstance(x, str) else " ".join(x))

@@ -138,3 +138,14 @@ slq_probes = 2
 slq_steps = 3
 hutchpp_hvps = 6
 """
+HVP_MODELS = """
+name = "tiny_hvp_models"
+models = ["mlp"]
+batches = [2, 3]
+rounds = 2
+repeats = 2
+block = 2
+methods = ["gradient", "hvp_fwd_rev", "hvp_rev_rev", "hvp_block"]
+mlp_width = 4
+mlp_depth = 2
+"""

@@ -1,0 +1,73 @@
+"""What a compiled program costs without running it: flops, bytes, kernels and memory.
+
+    compiled = jax.jit(f).lower(*args).compile()
+    compiled_cost(compiled)   # {"flops", "bytes_accessed", "transcendentals", "kernels", memory...}
+
+Timings on a shared machine are noisy; these are not. XLA's cost analysis counts the
+arithmetic and the memory traffic of the optimised program, its memory analysis the
+bytes it holds, and the optimised HLO's entry computation lists the operations the
+runtime launches one by one (a kernel each on a GPU, a thunk each on XLA:CPU): the fixed
+cost a call pays however small its arrays. Ratios of these between two methods say what
+the arithmetic alone predicts for the ratio of their times.
+"""
+
+from __future__ import annotations
+
+import re
+
+from secondorder.timing import memory_of
+
+NOT_KERNELS = frozenset({"parameter", "constant", "tuple", "get-tuple-element", "bitcast", "after-all",
+                         "opt-barrier", "partition-id", "replica-id"})
+"""Entry operations that launch nothing: they name buffers, not work."""
+NHWC = "b01f_01io->b01f"
+"""The layout of every convolution of a gradient of an NHWC network: batch first, features last."""
+_CONV_LABELS = re.compile(r"= \S+ convolution\(.*?dim_labels=([\w>-]+)")
+_OPCODE = re.compile(r"^\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*.*?\s([a-z][a-z0-9\-]*)\(")
+
+
+def entry_opcodes(hlo_text: str) -> list[str]:
+    """The opcodes of the ENTRY computation of an HLO module's text, in program order."""
+    opcodes, inside = [], False
+    for line in hlo_text.splitlines():
+        if line.startswith("ENTRY"):
+            inside = True
+        elif inside and line.startswith("}"):
+            break
+        elif inside and (match := _OPCODE.match(line)):
+            opcodes.append(match.group(1))
+    return opcodes
+
+
+def kernel_count(hlo_text: str) -> int:
+    """Operations of the entry computation that do work (fusions, dots, convolutions, copies, custom calls)."""
+    return sum(op not in NOT_KERNELS for op in entry_opcodes(hlo_text))
+
+
+def convolution_layouts(hlo_text: str) -> dict[str, int]:
+    """dim_labels -> how many convolutions of the optimised program use it (e.g. "b01f_01io->b01f": NHWC)."""
+    counts: dict[str, int] = {}
+    for labels in _CONV_LABELS.findall(hlo_text):
+        counts[labels] = counts.get(labels, 0) + 1
+    return counts
+
+
+def compiled_cost(compiled) -> dict[str, float]:
+    """flops, bytes_accessed, transcendentals (XLA's cost analysis), kernels, convolutions (and those in
+    another layout than NHWC's: XLA:CPU has a library kernel for NHWC only), and the memory analysis's bytes.
+
+    compiled: a `jax.stages.Compiled` (`jax.jit(f).lower(...).compile()`). A figure the
+    backend does not report is NaN (memory: absent).
+    """
+    analysis = compiled.cost_analysis() or {}
+    if isinstance(analysis, list):  # older jax: one dict per device program
+        analysis = analysis[0] if analysis else {}
+    cost = {name: float(analysis.get(key, float("nan")))
+            for name, key in (("flops", "flops"), ("bytes_accessed", "bytes accessed"),
+                              ("transcendentals", "transcendentals"))}
+    text = compiled.as_text()
+    cost["kernels"] = float(kernel_count(text))
+    layouts = convolution_layouts(text)
+    cost["convolutions"] = float(sum(layouts.values()))
+    cost["convolutions_not_nhwc"] = float(sum(n for labels, n in layouts.items() if labels != NHWC))
+    return cost | {k: float(v) for k, v in memory_of(compiled).items()}
