@@ -162,29 +162,5 @@ def blocks_lines(run_dir: str | Path) -> list[str]:
     return lines
 
 
-DRIVER_RUNS = {
-    "curvature_blocks_cpu": ("`curvature-blocks --config configs/curvature_blocks.toml`",
-                             "SLQ and Hutch++ with the operator's blocks vmapped or one vector at a time, 250-1000 layers"),
-    "xtrace_bias_cpu": ("`curvature-xtrace-bias --config configs/xtrace_bias.toml`",
-                        "XTrace's bias and interval coverage on a matrix of known trace"),
-    "density_accuracy_cpu": ("`curvature-density --config configs/density_accuracy.toml`",
-                             "how many products a spectral density needs (docs/density_accuracy.md)"),
-}
-
-
-def driver_runs_lines(results: str | Path) -> list[str]:
-    """docs/running.md's table of the committed runs made through the study driver, with their wall time."""
-    lines = ["| command | what | committed run, wall time |", "|---|---|---|"]
-    for name, (command, what) in DRIVER_RUNS.items():
-        meta = json.loads((Path(results) / name / "meta.json").read_text())
-        seconds = meta.get("elapsed_s")
-        if seconds is None:  # a run from before the study driver: its own start and finish
-            seconds = (pd.Timestamp(meta["finished"]) - pd.Timestamp(meta["started"])).total_seconds()
-        took = f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
-        lines.append(f"| {command} | {what} | `results/{name}`, {took}, {meta['environment']['cpu']} "
-                     f"({meta['environment']['cpu_count']} cores) |")
-    return lines
-
-
 if __name__ == "__main__":
     print("\n".join(headline_lines(sys.argv[1])))

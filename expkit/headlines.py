@@ -6,7 +6,8 @@ A block is
     ...lines that FUNCTION(RUN_DIR) returns...
     <!-- /headlines -->
 
-where FUNCTION (default `headline_lines`) lives in `PACKAGE.headlines` and reads only the
+where FUNCTION (default `headline_lines`) lives in `PACKAGE.headlines` (`expkit.driver_runs_lines`
+is this module's own: the table of the driver's committed runs) and reads only the
 committed result files under RUN_DIR. tests/test_readme.py fails when a file's text differs
 from what the code computes now; this module rewrites them:
 
@@ -16,8 +17,10 @@ from what the code computes now; this module rewrites them:
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 
 BLOCK = re.compile(r"(<!-- headlines:(\w+)(?:\.(\w+))? (\S+) -->\n)(.*?)(\n?<!-- /headlines -->)", re.S)
@@ -39,6 +42,33 @@ def render(text: str, root: Path) -> str:
     """`text` with every block's lines recomputed from the result files."""
     return BLOCK.sub(lambda m: m.group(1) + "\n".join(lines_for(m.group(2), m.group(3), m.group(4), root))
                      + "\n<!-- /headlines -->", text)
+
+
+DRIVER_RUNS = {
+    "curvature_blocks_cpu": ("`curvature-blocks --config configs/curvature_blocks.toml`",
+                             "SLQ and Hutch++ with the operator's blocks vmapped or one vector at a time, 250-1000 layers"),
+    "xtrace_bias_cpu": ("`curvature-xtrace-bias --config configs/xtrace_bias.toml`",
+                        "XTrace's bias and interval coverage on a matrix of known trace"),
+    "density_accuracy_cpu": ("`curvature-density --config configs/density_accuracy.toml`",
+                             "how many products a spectral density needs (docs/density_accuracy.md)"),
+    "hvp_models_cpu": ("`hvp-models --config configs/hvp_models.toml`",
+                       "what an HVP costs on a ResNet, a ViT, a GPT-style decoder and a wide MLP (docs/hvp_models.md)"),
+}
+"""Committed runs of the one study driver (expkit.study): directory under results/ -> (command, what it answers)."""
+
+
+def driver_runs_lines(results: str | Path) -> list[str]:
+    """docs/running.md's table of the committed runs made through the study driver, with their wall time."""
+    lines = ["| command | what | committed run, wall time |", "|---|---|---|"]
+    for name, (command, what) in DRIVER_RUNS.items():
+        meta = json.loads((Path(results) / name / "meta.json").read_text())
+        seconds = meta.get("elapsed_s")
+        if seconds is None:  # a run from before the study driver: its own start and finish
+            seconds = (datetime.fromisoformat(meta["finished"]) - datetime.fromisoformat(meta["started"])).total_seconds()
+        took = f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
+        lines.append(f"| {command} | {what} | `results/{name}`, {took}, {meta['environment']['cpu']} "
+                     f"({meta['environment']['cpu_count']} cores) |")
+    return lines
 
 
 def main(paths: list[str]) -> int:

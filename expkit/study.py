@@ -19,6 +19,7 @@ benchmark says what it measures, the runner owns repetitions, output and reporti
   one line, writing nothing, while the first goes on;
 - x64 (and a study's `matmul_precision`, if it has one) set before the environment is
   recorded, so meta.json says what ran;
+- older files: a log written before a column was added gains it, empty;
 - resuming: every log row carries its unit's key (column `unit`), and units.csv lists
   the units whose rows are all written (appended last). A re-run skips those and drops
   the rows of any other unit, which a kill cut short, so it is measured again whole and
@@ -113,6 +114,8 @@ def _run(study: Study, record: RunRecord, out: Path, units: list[Unit], progress
 
     try:
         ledger = CsvLog(out / LEDGER, ["unit"])
+        for name, columns in study.logs.items():
+            _add_new_columns(out / name, ["unit", *columns])
         logs = {name: CsvLog(out / name, ["unit", *columns]) for name, columns in study.logs.items()}
         done = _drop_unfinished(ledger, logs)
         left = [u for u in units if u.key not in done]
@@ -139,6 +142,18 @@ def _run(study: Study, record: RunRecord, out: Path, units: list[Unit], progress
             message = _one_line(e, getattr(e, "filename", None))
             _finish_quietly(record, "error", error=message, not_written="the units left and the derived files")
             raise WriteError(message) from None
+
+
+def _add_new_columns(path: Path, columns: list[str]) -> None:
+    """A log written before columns were added to it gains them, empty (not measured then); rewritten atomically.
+    A log with a column this version does not write is left alone (CsvLog refuses it in one line)."""
+    import pandas as pd
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    header = list(pd.read_csv(path, nrows=0).columns)
+    if header != columns and set(header) < set(columns):
+        write_csv_atomic(path, pd.read_csv(path).reindex(columns=columns))
 
 
 def _drop_unfinished(ledger: CsvLog, logs: dict[str, CsvLog]) -> set[str]:

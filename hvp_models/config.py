@@ -34,6 +34,8 @@ class ModelsConfig(Config, Sizes):
     classes: int = key(10, ge=2)
     resnet_stages: tuple[int, ...] = key((2, 2, 2, 2), ge=1, nonempty=True)
     resnet_width: int = key(16, ge=4)
+    resnet_stem: Literal["cifar", "imagenet"] = "cifar"
+    vit_image: int = key(0, ge=0)     # 0: the same as image
     vit_patch: int = key(4, ge=1)
     vit_dim: int = key(128, ge=2)
     vit_depth: int = key(4, ge=1)
@@ -48,8 +50,9 @@ class ModelsConfig(Config, Sizes):
 
     def check(self) -> None:
         require("gradient" in self.methods, "config key 'methods' must include 'gradient': every ratio is over it")
-        require(self.image % self.vit_patch == 0 or "vit" not in self.models,
-                f"image ({self.image}) must be a multiple of vit_patch ({self.vit_patch})")
+        side = self.vit_image or self.image
+        require(side % self.vit_patch == 0 or "vit" not in self.models,
+                f"the ViT's image side ({side}) must be a multiple of vit_patch ({self.vit_patch})")
         require(self.vit_dim % self.vit_heads == 0, f"vit_dim ({self.vit_dim}) must divide into vit_heads "
                 f"({self.vit_heads})")
         require(self.gpt_dim % self.gpt_heads == 0, f"gpt_dim ({self.gpt_dim}) must divide into gpt_heads "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hvp_models.catalog import METHOD_LABELS, METHODS, MODEL_LABELS
+from hvp_models.catalog import HVP_METHODS, METHOD_LABELS, METHODS, MODEL_LABELS
 from hvp_models.reference import CURVLINOPS, DAGREOU, MODEL_OF
 
 SHORT = {"hvp_fwd_rev": "fwd-over-rev", "hvp_rev_rev": "rev-over-rev", "hvp_rev_fwd": "rev-over-fwd",
@@ -114,6 +114,10 @@ def reference_lines(run_dir: str | Path) -> list[str]:
                 else "-"
             lines.append(f"| {MODEL_LABELS[ours_model]} ({their_model}) | {SHORT[method]} | {here} | "
                          f"{jax_row['time_ratio']:.2f}× | {torch_row['time_ratio']:.2f}× | {memory} |")
+    r50 = reference[(reference["model"] == "resnet50") & (reference["method"] == "hvp_rev_rev")]
+    r50 = r50.set_index("framework")["time_ratio"]
+    if len(r50):  # in their stored data, not in their post
+        lines.append(f"| - (resnet50, their data only) | rev-over-rev | - | {r50['jax']:.2f}× | {r50['torch']:.2f}× | - |")
     for _, row in reference[reference["source"] == CURVLINOPS].iterrows():
         lines.append(f"| - ({row['model']}, {CURVLINOPS}) | fwd-over-rev | - | - | {row['time_ratio']:.2f}× | - |")
     return lines
@@ -136,9 +140,70 @@ def verdict_lines(run_dir: str | Path) -> list[str]:
 def headline_lines(run_dir: str | Path) -> list[str]:
     """README's one line: the best HVP over the gradient per model at the largest batch, beside the reference."""
     summary, verdicts, meta = _read(run_dir)
+    reference = pd.read_csv(Path(run_dir) / "reference.csv")
+    theirs = reference[(reference["source"] == DAGREOU) & (reference["framework"] == "jax") & (reference["batch"] == 64)
+                       & reference["model"].isin(list(MODEL_OF))]["time_ratio"]
     batch = verdicts["batch"].max()
     parts = [f"{MODEL_LABELS[v['model']]} {sig(v['best_ratio'], digits(v['best_ratio'], v['best_lo'], v['best_hi']))}×"
              for _, v in verdicts[verdicts["batch"] == batch].iterrows()]
-    return [f"On real models (CPU, batch {batch}), the best HVP costs {', '.join(parts)} a gradient "
-            "(paired medians over 3 repeats; Dagréou et al. 2024 measured 2.3-2.5× in JAX on an A100): "
-            "[docs/hvp_models.md](docs/hvp_models.md)."]
+    return [f"On real models (2-core CPU, batch {batch}), the best HVP costs {', '.join(parts)} a gradient "
+            f"(paired medians over {int(summary['repeats'].max())} repeats; Dagréou et al. 2024 measured "
+            f"{_span(theirs, '{:.1f}')}× with JAX on an A100): [docs/hvp_models.md](docs/hvp_models.md)."]
+
+
+def _span(values, fmt="{:.2g}") -> str:
+    """'a-b' (or 'a' when they round alike) of a series of figures."""
+    lo, hi = fmt.format(min(values)), fmt.format(max(values))
+    return lo if lo == hi else f"{lo}-{hi}"
+
+
+def finding_lines(run_dir: str | Path) -> list[str]:
+    """What the run shows, at its largest batch: reverse-over-reverse's waste and where it is, what reuse buys, memory."""
+    summary, _, _ = _read(run_dir)
+    batch = summary["batch"].max()
+    s = summary[summary["batch"] == batch].set_index(["model", "method"])
+    models = list(dict.fromkeys(summary["model"]))
+
+    def at(method, column):
+        return [s.loc[(m, method), column] for m in models if (m, method) in s.index]
+
+    lines = [f"At batch {batch}:"]
+    rr = [(m, s.loc[(m, "hvp_rev_rev")]) for m in models if (m, "hvp_rev_rev") in s.index]
+    worst_model, worst = max(rr, key=lambda t: t[1]["time_over_flops"])
+    fwd = s.loc[(worst_model, "hvp_fwd_rev")] if (worst_model, "hvp_fwd_rev") in s.index else None
+    text = (f"- Reverse-over-reverse is slowest against its arithmetic on the {MODEL_LABELS[worst_model]}: "
+            f"{ratio_text(worst)} a gradient where its flops are {worst['flop_ratio']:.2f}× the gradient's "
+            f"({worst['time_over_flops']:.2f}× its flop ratio).")
+    if fwd is not None and worst["convolutions_not_nhwc"] > 0:
+        text += (f" Its compiled program holds {int(worst['convolutions_not_nhwc'])} convolutions in layouts other "
+                 f"than NHWC; forward-over-reverse's holds {int(fwd['convolutions_not_nhwc'])}.")
+    lines.append(text)
+    others = [f"{MODEL_LABELS[m]} {r['time_over_flops']:.2f}×" for m, r in rr if m != worst_model]
+    lines.append(f"- Reverse-over-reverse's time over its flop ratio elsewhere: {', '.join(others)}.")
+    fr = at("hvp_fwd_rev", "ratio")
+    for method, words in (("hvp_linearized_apply", "Applying a stored linearization costs"),
+                          ("hvp_block", "A vmapped block of vectors costs"),
+                          ("ggn_product", "The Gauss-Newton product costs")):
+        if at(method, "ratio"):
+            lines.append(f"- {words} {_span(at(method, 'ratio'))}× a gradient per vector across the models, against "
+                         f"{_span(fr)}× for forward-over-reverse (flop ratios {_span(at(method, 'flop_ratio'))}× and "
+                         f"{_span(at('hvp_fwd_rev', 'flop_ratio'))}×).")
+    temps = [t for m in ("hvp_fwd_rev", "hvp_rev_rev", "hvp_rev_fwd") for t in at(m, "temp_ratio")]
+    lines.append(f"- Temporaries of the three compositions: {_span(temps)}× the gradient's "
+                 f"(the compiled programs' memory analysis).")
+    return lines
+
+
+def program_lines(run_dir: str | Path) -> list[str]:
+    """What each composition's compiled program holds beside the gradient's: transposes, bytes, convolution layouts."""
+    summary, _, _ = _read(run_dir)
+    batch = summary["batch"].max()
+    lines = [f"Batch {batch}, from the optimised HLO and XLA's cost analysis:", "",
+             "| model | program | flops (× gradient's) | bytes (× gradient's) | transposes | convolutions not NHWC |",
+             "|---|---|---|---|---|---|"]
+    for _, row in summary[summary["batch"] == batch].iterrows():
+        if row["method"] in ("gradient", *HVP_METHODS):
+            lines.append(f"| {MODEL_LABELS[row['model']]} | {SHORT.get(row['method'], 'gradient')} | "
+                         f"{row['flop_ratio']:.2f} | {row['bytes_ratio']:.2f} | {int(row['transposes'])} | "
+                         f"{int(row['convolutions_not_nhwc'])} |")
+    return lines

@@ -26,12 +26,8 @@ import numpy as np
 
 from expkit.study import Unit, study_cli
 from hvp_models.config import ModelsConfig, load
-from hvp_models.catalog import CHECK_AGAINST
+from hvp_models.catalog import CHECK_AGAINST, METHOD_COLUMNS, ROUND_COLUMNS
 
-ROUND_COLUMNS = ["model", "batch", "repeat", "round", "method", "position", "time_s"]
-METHOD_COLUMNS = ["model", "batch", "repeat", "params", "method", "vectors", "compile_s", "prepare_s", "flops",
-                  "bytes_accessed", "transcendentals", "kernels", "convolutions", "convolutions_not_nhwc", "argument_bytes", "output_bytes", "temp_bytes",
-                  "total_bytes", "check_error", "checked_against", "status"]
 COST_PER_ROW = {"resnet": 4.0, "vit": 2.0, "gpt": 2.0, "mlp": 0.1}
 """Rough relative time of one unit per batch row, for the progress bar's weights."""
 

@@ -16,6 +16,8 @@ Pure pandas and numpy (the figure is hvp_models.plots). Per (model, batch, metho
 - convolutions_not_nhwc: the program's convolutions in another layout than NHWC (XLA:CPU has
   a library kernel for that one only; reverse-over-reverse's transposed weight gradients
   come out in others);
+- transposes: transpose operations anywhere in the program (a run made before they were
+  counted: NaN);
 - compile_s, check_error (worst over repeats), status.
 """
 
@@ -27,13 +29,14 @@ import numpy as np
 import pandas as pd
 
 from expkit.fits import nested_median_bootstrap
-from hvp_models.catalog import HVP_METHODS, METHODS
+from hvp_models.catalog import HVP_METHODS, METHOD_COLUMNS, METHODS, MODELS
 
 LEVEL = 0.95
 KEYS = ["model", "batch", "method"]
 SUMMARY_COLUMNS = [*KEYS, "params", "vectors", "repeats", "rounds", "time_ms", "ratio", "lo", "hi", "level",
                    "rep_min", "rep_max", "flop_ratio", "bytes_ratio", "kernel_ratio", "time_over_flops",
-                   "temp_ratio", "peak_ratio", "flops", "kernels", "convolutions_not_nhwc", "temp_bytes", "total_bytes",
+                   "temp_ratio", "peak_ratio", "flops", "kernels", "convolutions_not_nhwc", "transposes", "temp_bytes",
+                   "total_bytes",
                    "compile_s",
                    "check_error", "status"]
 NEW_POINT_HVPS = (*HVP_METHODS, "hvp_linearize")
@@ -64,10 +67,11 @@ def _paired(data: pd.DataFrame, level: float, n_boot: int, seed) -> dict:
 def summarise(rounds: pd.DataFrame, methods: pd.DataFrame, level: float = LEVEL, n_boot: int = 2000,
               seed: int = 0) -> pd.DataFrame:
     """One row per (model, batch, method): SUMMARY_COLUMNS, in the config's model and method order."""
+    methods = methods.reindex(columns=list(dict.fromkeys([*methods.columns, *METHOD_COLUMNS])))  # older runs: NaN
     cost = methods.groupby(KEYS, sort=False).agg(
         params=("params", "first"), vectors=("vectors", "first"), flops=("flops", "first"),
         bytes_accessed=("bytes_accessed", "first"), kernels=("kernels", "first"),
-        convolutions_not_nhwc=("convolutions_not_nhwc", "first"), temp_bytes=("temp_bytes", "first"),
+        convolutions_not_nhwc=("convolutions_not_nhwc", "first"), transposes=("transposes", "first"), temp_bytes=("temp_bytes", "first"),
         total_bytes=("total_bytes", "first"), compile_s=("compile_s", "first"), check_error=("check_error", "max"),
         status=("status", "first"))
     ratios = round_ratios(rounds, cost["vectors"])
@@ -86,8 +90,8 @@ def summarise(rounds: pd.DataFrame, methods: pd.DataFrame, level: float = LEVEL,
         rows.append(row)
     out = pd.DataFrame(rows).reindex(columns=SUMMARY_COLUMNS)
     out["time_over_flops"] = out["ratio"] / out["flop_ratio"]
-    order = {m: i for i, m in enumerate(METHODS)}
-    return out.sort_values(["model", "batch", "method"], key=lambda s: s.map(order) if s.name == "method" else s,
+    order = {name: i for names in (MODELS, METHODS) for i, name in enumerate(names)}  # the catalog's order
+    return out.sort_values(["model", "batch", "method"], key=lambda s: s if s.name == "batch" else s.map(order),
                            kind="stable").reset_index(drop=True)
 
 

@@ -80,7 +80,10 @@ def _resnet(s: Sizes, rngs):
     class ResNet(nnx.Module):
         def __init__(self):
             w = s.resnet_width
-            self.stem = nnx.Conv(3, w, (3, 3), use_bias=False, rngs=rngs)
+            imagenet = s.resnet_stem == "imagenet"
+            self.stem = nnx.Conv(3, w, (7, 7) if imagenet else (3, 3), strides=2 if imagenet else 1, use_bias=False,
+                                 rngs=rngs)
+            self.pool = imagenet
             self.norm = nnx.GroupNorm(w, num_groups=min(32, w // 4), rngs=rngs)
             blocks, cin = [], w
             for stage, count in enumerate(s.resnet_stages):
@@ -93,6 +96,8 @@ def _resnet(s: Sizes, rngs):
 
         def __call__(self, x):
             x = nnx.relu(self.norm(self.stem(x)))
+            if self.pool:
+                x = nnx.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
             for block in self.blocks:
                 x = block(x)
             return self.head(jnp.mean(x, axis=(1, 2)))
@@ -136,7 +141,7 @@ def _vit(s: Sizes, rngs):
 
     class ViT(nnx.Module):
         def __init__(self):
-            tokens = (s.image // s.vit_patch) ** 2
+            tokens = (vit_side(s) // s.vit_patch) ** 2
             self.patches = nnx.Conv(3, s.vit_dim, (s.vit_patch, s.vit_patch), strides=s.vit_patch,
                                     padding="VALID", rngs=rngs)
             self.position = nnx.Param(0.02 * jax.random.normal(rngs.params(), (1, tokens, s.vit_dim)))
@@ -152,6 +157,11 @@ def _vit(s: Sizes, rngs):
             return self.head(jnp.mean(self.norm(x), axis=1))  # mean-pooled tokens, no class token
 
     return ViT()
+
+
+def vit_side(s: Sizes) -> int:
+    """The ViT's input side: `vit_image`, or `image` where that is 0."""
+    return s.vit_image or s.image
 
 
 def _gpt(s: Sizes, rngs):
@@ -216,7 +226,8 @@ def build(name: str, batch: int, sizes: Sizes = Sizes(), seed: int = 0, dtype=jn
         inputs, targets = tokens[:, :-1], tokens[:, 1:]  # next-token prediction
         module = _gpt(sizes, rngs)
     else:
-        inputs = jax.random.normal(k_in, (batch, sizes.image, sizes.image, 3), dtype)
+        side = sizes.image if name == "resnet" else vit_side(sizes)
+        inputs = jax.random.normal(k_in, (batch, side, side, 3), dtype)
         targets = jax.random.randint(k_out, (batch,), 0, sizes.classes)
         module = _resnet(sizes, rngs) if name == "resnet" else _vit(sizes, rngs)
     problem = _nnx_problem(name, module, (inputs, targets))

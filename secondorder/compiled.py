@@ -22,6 +22,7 @@ NOT_KERNELS = frozenset({"parameter", "constant", "tuple", "get-tuple-element", 
 """Entry operations that launch nothing: they name buffers, not work."""
 NHWC = "b01f_01io->b01f"
 """The layout of every convolution of a gradient of an NHWC network: batch first, features last."""
+_TRANSPOSE = re.compile(r"= \S+ transpose\(")
 _CONV_LABELS = re.compile(r"= \S+ convolution\(.*?dim_labels=([\w>-]+)")
 _OPCODE = re.compile(r"^\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*.*?\s([a-z][a-z0-9\-]*)\(")
 
@@ -54,7 +55,8 @@ def convolution_layouts(hlo_text: str) -> dict[str, int]:
 
 def compiled_cost(compiled) -> dict[str, float]:
     """flops, bytes_accessed, transcendentals (XLA's cost analysis), kernels, convolutions (and those in
-    another layout than NHWC's: XLA:CPU has a library kernel for NHWC only), and the memory analysis's bytes.
+    another layout than NHWC's: XLA:CPU has a library kernel for NHWC only), transposes anywhere in the
+    program, and the memory analysis's bytes.
 
     compiled: a `jax.stages.Compiled` (`jax.jit(f).lower(...).compile()`). A figure the
     backend does not report is NaN (memory: absent).
@@ -70,4 +72,5 @@ def compiled_cost(compiled) -> dict[str, float]:
     layouts = convolution_layouts(text)
     cost["convolutions"] = float(sum(layouts.values()))
     cost["convolutions_not_nhwc"] = float(sum(n for labels, n in layouts.items() if labels != NHWC))
+    cost["transposes"] = float(len(_TRANSPOSE.findall(text)))  # inside fusions too: data moved, not arithmetic
     return cost | {k: float(v) for k, v in memory_of(compiled).items()}

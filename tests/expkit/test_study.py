@@ -126,3 +126,15 @@ def test_a_write_error_outside_measuring_is_one_line_too(tmp_path):
     with pytest.raises(WriteError, match="Read-only"):
         run_study(study, config, out, progress=False)
     assert json.loads((out / "meta.json").read_text())["status"] == "error"
+
+
+def test_a_log_written_before_a_column_was_added_gains_it_empty(tmp_path):
+    from expkit.study import _add_new_columns
+
+    log = tmp_path / "rows.csv"
+    log.write_text("unit,a,c\nu1,1,3\n")
+    _add_new_columns(log, ["unit", "a", "b", "c"])
+    assert log.read_text() == "unit,a,b,c\nu1,1,,3\n"
+    log.write_text("unit,a,z\nu1,1,3\n")  # a column this version does not write: left for CsvLog to refuse
+    _add_new_columns(log, ["unit", "a", "b"])
+    assert log.read_text() == "unit,a,z\nu1,1,3\n"

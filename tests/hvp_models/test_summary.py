@@ -62,10 +62,13 @@ def test_the_reference_s_jax_ratios_are_what_its_authors_wrote():
     # "a whole HVP computation takes between twice and three times the time of a gradient calculation" (JAX),
     # and its stored ResNet34 medians at batch 64: gradient 0.0348 s, fwd-over-rev overhead 0.0472 s.
     table = reference_table()
-    jax_rows = table[(table["source"] == DAGREOU) & (table["framework"] == "jax")]
+    jax_rows = table[(table["source"] == DAGREOU) & (table["framework"] == "jax") & (table["model"] != "resnet50")]
     assert len(jax_rows) == 18 and jax_rows["time_ratio"].between(2, 3).all()
+    # The ResNet50 of their stored data, not in the post: reverse-over-reverse there costs 8x a gradient.
+    resnet50 = table[(table["model"] == "resnet50") & (table["framework"] == "jax")].set_index("method")
+    assert resnet50.loc["hvp_rev_rev", "time_ratio"] == pytest.approx(1 + 0.40338 / 0.05772)
     row = jax_rows[(jax_rows["model"] == "resnet34") & (jax_rows["batch"] == 64)
                    & (jax_rows["method"] == "hvp_fwd_rev")].iloc[0]
     assert row["time_ratio"] == pytest.approx(1 + 0.0472022 / 0.0347660)
-    torch_rows = table[(table["source"] == DAGREOU) & (table["framework"] == "torch")]
+    torch_rows = table[(table["source"] == DAGREOU) & (table["framework"] == "torch") & (table["model"] != "resnet50")]
     assert (torch_rows["time_ratio"] > jax_rows["time_ratio"].max()).sum() >= 15  # PyTorch is slower, as they say
