@@ -16,6 +16,7 @@ import pandas as pd
 
 from hvp_models.catalog import HVP_METHODS, METHOD_LABELS, METHODS, MODEL_LABELS
 from hvp_models.reference import CURVLINOPS, DAGREOU, MODEL_OF
+from hvp_models.summary import FLOP_TOLERANCE
 
 SHORT = {"hvp_fwd_rev": "fwd-over-rev", "hvp_rev_rev": "rev-over-rev", "hvp_rev_fwd": "rev-over-fwd",
          "hvp_linearize": "linearize + apply", "hvp_linearized_apply": "stored linearization",
@@ -64,7 +65,7 @@ def time_table_lines(run_dir: str | Path) -> list[str]:
     methods = [m for m in METHODS[1:] if m in set(summary["method"])]
     lines = [f"Machine: {machine(meta)}. Each cell: time over the gradient's, per vector, median of "
              f"{int(summary['rounds'].max())} paired rounds over {int(summary['repeats'].max())} repeats "
-             f"[95% bootstrap interval].", ""]
+             f"[{summary['level'].max():.0%} percentile bootstrap interval].", ""]
     for batch, s in summary.groupby("batch"):
         lines += [f"Batch {batch}:", "", "| model | P | gradient | " + " | ".join(SHORT[m] for m in methods) + " |",
                   "|---|---|---|" + "---|" * len(methods)]
@@ -126,7 +127,9 @@ def reference_lines(run_dir: str | Path) -> list[str]:
 def verdict_lines(run_dir: str | Path) -> list[str]:
     """Whether the best HVP is within 2x the gradient (or 1.1x its own flop ratio), and each within 1.25x."""
     _, verdicts, _ = _read(run_dir)
-    lines = []
+    lines = [f"The issue's targets: the best HVP within 2× the gradient, or within {FLOP_TOLERANCE['best']}× its own "
+             f"flop ratio where that ratio is above 2; every composition within {FLOP_TOLERANCE['each']}× its flop "
+             "ratio.", ""]
     for _, v in verdicts.iterrows():
         best = (f"best {SHORT[v['best']]} {sig(v['best_ratio'], digits(v['best_ratio'], v['best_lo'], v['best_hi']))}×"
                 f" the gradient, flop ratio {v['best_flop_ratio']:.2f}")

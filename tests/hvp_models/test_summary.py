@@ -72,3 +72,10 @@ def test_the_reference_s_jax_ratios_are_what_its_authors_wrote():
     assert row["time_ratio"] == pytest.approx(1 + 0.0472022 / 0.0347660)
     torch_rows = table[(table["source"] == DAGREOU) & (table["framework"] == "torch") & (table["model"] != "resnet50")]
     assert (torch_rows["time_ratio"] > jax_rows["time_ratio"].max()).sum() >= 15  # PyTorch is slower, as they say
+
+
+@pytest.mark.parametrize("name", ["hvp_models", "hvp_models_smoke", "hvp_models_programs", "hvp_models_gpu"])
+def test_shipped_configs_load(name):
+    from hvp_models.config import load
+
+    assert load(f"configs/{name}.toml").name == name
