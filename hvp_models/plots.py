@@ -28,10 +28,10 @@ def figure_ratios(summary: pd.DataFrame, directory: Path, name: str = "hvp_model
     batches = sorted(summary["batch"].unique())
     models = list(dict.fromkeys(summary["model"]))
     methods = [m for m in METHODS[1:] if m in set(summary["method"])]
-    fig, axes = plt.subplots(1, len(batches), figsize=(4.2 * len(models) * len(batches) ** 0.5 + 1, 4.4),
+    fig, axes = plt.subplots(len(batches), 1, figsize=(2.6 * len(models) + 1.5, 3.2 * len(batches) + 1.2),
                              sharey=True, squeeze=False)
     width = 0.8 / max(len(methods), 1)
-    for ax, batch in zip(axes[0], batches):
+    for ax, batch in zip(axes[:, 0], batches):
         data = summary[summary["batch"] == batch].set_index(["model", "method"])
         for j, method in enumerate(methods):
             x = np.arange(len(models)) + (j - (len(methods) - 1) / 2) * width
@@ -46,11 +46,15 @@ def figure_ratios(summary: pd.DataFrame, directory: Path, name: str = "hvp_model
                        label="flop ratio (compiled program)" if j == 0 else None)
         ax.axhline(1.0, color="0.5", lw=0.6)
         ax.set_xticks(np.arange(len(models)), [MODEL_LABELS.get(m, m) for m in models])
-        ax.set_title(f"batch {batch}")
+        ax.set_title(f"batch {batch}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     level = summary["level"].max()
-    axes[0][0].set_ylabel(f"time / the gradient's (paired, {level:.0%} bootstrap interval)")
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.suptitle("What a Hessian-vector product costs, as a multiple of the gradient")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("time / the gradient's")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle("What a Hessian-vector product costs, as a multiple of the gradient\n"
+                 f"(paired ratios per vector, {level:.0%} bootstrap intervals; black: the flop ratio)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     save_figure(fig, directory, name)
     plt.close(fig)
