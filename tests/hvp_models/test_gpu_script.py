@@ -25,5 +25,5 @@ def test_the_gpu_job_runs_on_a_cpu_at_toy_sizes(tmp_path):
     run = tmp_path / "out/hvp_models_gpu"
     summary = pd.read_csv(run / "summary.csv")
     assert set(summary["model"]) == {"gpt", "mlp"} and (summary["status"] == "ok").all()
-    assert summary.loc[summary["method"] == "hvp_fwd_rev", "check_error"].max() < 1e-3
+    assert summary.loc[summary["method"] == "hvp_block", "check_error"].max() < 1e-3  # against single products
     assert (run / "hvp_models.png").is_file() and (run / "reference.csv").is_file()
