@@ -72,8 +72,8 @@ def time_table_lines(run_dir: str | Path) -> list[str]:
         for model, rows in s.groupby("model", sort=False):
             rows = rows.set_index("method")
             grad = rows.loc["gradient"]
-            cells = [ratio_text(rows.loc[m]) if m in rows.index and math.isfinite(rows.loc[m, "ratio"]) else "-"
-                     for m in methods]
+            cells = [(ratio_text(rows.loc[m]) + ("" if rows.loc[m, "status"] == "ok" else f" ({rows.loc[m, 'status']})"))
+                     if m in rows.index and math.isfinite(rows.loc[m, "ratio"]) else "-" for m in methods]
             lines.append(f"| {MODEL_LABELS[model]} | {int(grad['params']):,} | {grad['time_ms']:.3g} ms | "
                          + " | ".join(cells) + " |")
         lines.append("")

@@ -46,6 +46,11 @@ FLOP_TOLERANCE = {"best": 1.1, "each": 1.25}
 every HVP within 1.25x its own."""
 
 
+def worst_status(statuses: pd.Series) -> str:
+    """"ok" if every repeat's was, else the first that was not (a failed check in any repeat shows)."""
+    return next((s for s in statuses if s != "ok"), "ok")
+
+
 def round_ratios(rounds: pd.DataFrame, vectors: pd.Series) -> pd.DataFrame:
     """Per timed call: KEYS, repeat, round, time_s and ratio = its time / the gradient's in the same round / vectors."""
     gradient = rounds[rounds["method"] == "gradient"].set_index(["model", "batch", "repeat", "round"])["time_s"]
@@ -73,7 +78,7 @@ def summarise(rounds: pd.DataFrame, methods: pd.DataFrame, level: float = LEVEL,
         bytes_accessed=("bytes_accessed", "first"), kernels=("kernels", "first"),
         convolutions_not_nhwc=("convolutions_not_nhwc", "first"), transposes=("transposes", "first"), temp_bytes=("temp_bytes", "first"),
         total_bytes=("total_bytes", "first"), compile_s=("compile_s", "first"), check_error=("check_error", "max"),
-        status=("status", "first"))
+        status=("status", worst_status))
     ratios = round_ratios(rounds, cost["vectors"])
     rows = []
     for (model, batch, method), c in cost.iterrows():

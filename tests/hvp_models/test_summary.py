@@ -79,3 +79,10 @@ def test_shipped_configs_load(name):
     from hvp_models.config import load
 
     assert load(f"configs/{name}.toml").name == name
+
+
+def test_a_failed_check_in_any_repeat_shows_in_the_summary():
+    rounds, methods = _runs({"gradient": 1.0, "hvp_fwd_rev": 2.0}, {"gradient": 1e6, "hvp_fwd_rev": 2e6})
+    methods.loc[(methods["method"] == "hvp_fwd_rev") & (methods["repeat"] == 2), "status"] = "check failed: 1e-2"
+    s = summarise(rounds, methods).set_index("method")
+    assert s.loc["hvp_fwd_rev", "status"] == "check failed: 1e-2" and s.loc["gradient", "status"] == "ok"
