@@ -65,6 +65,19 @@ def nested_median_bootstrap(groups: list[np.ndarray], n_boot: int = 2000, seed: 
     return out
 
 
+def paired_ratio_interval(groups: list[np.ndarray], level: float = 0.95, n_boot: int = 2000,
+                          seed: Any = 0) -> dict[str, float]:
+    """A paired ratio from per-round ratios grouped by repeat: the median over every round
+    (`ratio`), its percentile bootstrap interval at `level` (`lo`, `hi`; nested_median_bootstrap)
+    and the range of the repeats' own medians (`rep_min`, `rep_max`), with the counts."""
+    boot = nested_median_bootstrap(groups, n_boot, seed)
+    per_repeat = [float(np.median(g)) for g in groups]
+    return {"repeats": len(groups), "rounds": int(sum(len(g) for g in groups)),
+            "ratio": float(np.median(np.concatenate(groups))), "lo": float(np.quantile(boot, (1 - level) / 2)),
+            "hi": float(np.quantile(boot, (1 + level) / 2)), "rep_min": min(per_repeat), "rep_max": max(per_repeat),
+            "level": level}
+
+
 def least_squares_slopes(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Slopes and intercepts of y ~ a + b x for y (..., k) at once: cov(x, y) / var(x)."""
     x = np.asarray(x, float)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from expkit.fits import nested_median_bootstrap
+from expkit.fits import paired_ratio_interval
 from hvp_bench.rundir import ok_times, repeat_of
 
 KEYS = ["depth", "width", "method"]
@@ -44,13 +44,8 @@ def paired_ratios(runs: pd.DataFrame, numerator: str, denominator: str, level: f
     out = []
     for (depth, width, method), data in ratios.groupby(KEYS, sort=True):
         groups = [g["ratio"].to_numpy() for _, g in data.groupby("repeat")]
-        boot = nested_median_bootstrap(groups, n_boot, rng)
-        per_repeat = [float(np.median(g)) for g in groups]
         out.append({"numerator": numerator, "denominator": denominator, "depth": depth, "width": width,
-                    "method": method, "repeats": len(groups), "rounds": len(data),
-                    "ratio": float(np.median(data["ratio"])),
-                    "lo": float(np.quantile(boot, (1 - level) / 2)), "hi": float(np.quantile(boot, (1 + level) / 2)),
-                    "rep_min": min(per_repeat), "rep_max": max(per_repeat), "level": level})
+                    "method": method, **paired_ratio_interval(groups, level, n_boot, rng)})
     return pd.DataFrame(out, columns=PAIRED_COLUMNS)
 
 

@@ -1,9 +1,10 @@
 """The timed methods on a model: the gradient, every HVP JAX composes, a stored linearization, a block, Gauss-Newton.
 
-Each method is a function (state, params, v, batch) -> output, compiled ahead of time
-with the data a traced argument; `state` is what is built untimed beforehand (the
-linearization of the gradient, for `hvp_linearized_apply`), else None. Every product
-goes through `secondorder`, as a researcher's own model would.
+Each method is `secondorder.methods`' own (the suite's table of timed methods) and runs
+through `secondorder.timing`, as a researcher's own model would: a function (state,
+params, v, batch) -> output, compiled ahead of time with the data a traced argument;
+`state` is what is built untimed beforehand (the linearization of the gradient, for
+`hvp_linearized_apply`), else None. Only the Gauss-Newton product is not in that table.
 """
 
 from __future__ import annotations
@@ -17,42 +18,40 @@ import numpy as np
 from hvp_models.catalog import CHECK_AGAINST, METHODS
 from hvp_models.zoo import Problem
 
-def _hvp(kind: str) -> Callable:
-    from secondorder import products
+BLOCK_OF = "hvp_fwd_rev"
+"""The product a block of vectors vmaps."""
 
-    return {"hvp_fwd_rev": products.hvp_fwd_rev, "hvp_rev_rev": products.hvp_rev_rev,
-            "hvp_rev_fwd": products.hvp_rev_fwd, "hvp_linearize": products.hvp_linearize}[kind]
+
+def library_method(name: str):
+    """The `secondorder.methods.Method` that `name` times (a block: its product's, vmapped), or None (ggn_product)."""
+    from secondorder.methods import get_method
+
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
+    return None if name == "ggn_product" else get_method(BLOCK_OF if name == "hvp_block" else name)
 
 
 def timed_function(name: str, problem: Problem) -> Callable:
-    """(state, params, v, batch) -> the method's output; v is a block (leading axis) for hvp_block."""
+    """(state, params, v, batch) -> the method's output; v is a block (leading axis) for hvp_block.
+
+    The library's own timed function (secondorder.timing), with the batch passed as
+    `problem.loss(params, *batch)`; the Gauss-Newton product needs the model's parts.
+    """
     from secondorder.operators import ggn_product
-    from secondorder.products import hvp_fwd_rev
+    from secondorder.timing import timed_function as library_timed_function
 
-    def at(batch):
-        return lambda p: problem.loss(p, *batch)
-
-    if name == "gradient":
-        return lambda state, p, v, batch: jax.grad(at(batch))(p)
-    if name in ("hvp_fwd_rev", "hvp_rev_rev", "hvp_rev_fwd", "hvp_linearize"):
-        hvp = _hvp(name)
-        return lambda state, p, v, batch: hvp(at(batch), p, v)
-    if name == "hvp_linearized_apply":
-        return lambda state, p, v, batch: state(v)
-    if name == "hvp_block":
-        return lambda state, p, v, batch: jax.vmap(lambda u: hvp_fwd_rev(at(batch), p, u))(v)
-    if name == "ggn_product":
+    method = library_method(name)
+    if method is None:
         return lambda state, p, v, batch: ggn_product(problem.predict, problem.output_loss, p, v, *batch)
-    raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
+    return library_timed_function(method, problem.loss, block=name == "hvp_block")
 
 
-def prepare_function(name: str, problem: Problem) -> Callable | None:
-    """(params, batch) -> the untimed state of `name`, or None if it has none."""
-    if name != "hvp_linearized_apply":
-        return None
-    from secondorder.products import linearize_hvp
+def compile_prepare(name: str, problem: Problem):
+    """The compiled (params, batch) -> untimed state of `name` (secondorder.timing), or None if it has none."""
+    from secondorder.timing import compile_prepare as library_compile_prepare
 
-    return lambda p, batch: linearize_hvp(lambda q: problem.loss(q, *batch), p)[1]
+    method = library_method(name)
+    return None if method is None else library_compile_prepare(method, problem.loss, problem.params, problem.batch)
 
 
 def random_like(params: Any, key: jax.Array, leading: tuple = ()) -> Any:

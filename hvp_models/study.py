@@ -56,14 +56,15 @@ class ModelsStudy:
         model, batch, repeat = unit.key.split("/")
         batch, repeat = int(batch), int(repeat)
         setup = self._setup(model, batch)
+        problem = setup["problem"]
         calls, rows = {}, []
         for name in self.config.methods:
             entry = setup["methods"][name]
-            row = {"model": model, "batch": batch, "repeat": repeat, "params": setup["params"], "method": name,
+            row = {"model": model, "batch": batch, "repeat": repeat, "params": problem.num_params, "method": name,
                    **entry["cost"], "status": entry["status"]}
             if entry["status"] == "ok":
                 state, row["prepare_s"] = _prepare(entry, setup)
-                calls[name] = (entry["compiled"], (state, setup["x"], setup["v_of"][name], setup["batch"]))
+                calls[name] = (entry["compiled"], (state, problem.params, vector_for(setup, name), problem.batch))
             rows.append(row)
         seed = (self.config.seed, repeat, self.config.models.index(model), batch)
         times, positions, outputs = time_interleaved(calls, self.config.rounds, warmup=1, seed=seed)
@@ -87,7 +88,7 @@ class ModelsStudy:
     def derive(self, out_dir: Path) -> None:
         from hvp_models.summary import write_summary
 
-        write_summary(self.config, out_dir)
+        write_summary(out_dir)
 
 
 def compile_all(config: ModelsConfig, model: str, batch: int) -> dict:
@@ -98,30 +99,23 @@ def compile_all(config: ModelsConfig, model: str, batch: int) -> dict:
     """
     import jax
 
-    from hvp_models.methods import ggn_by_jvp_vjp, prepare_function, random_like, timed_function
+    from hvp_models.methods import compile_prepare, ggn_by_jvp_vjp, random_like, timed_function
     from hvp_models.zoo import build
     from secondorder.compiled import compiled_cost
 
     problem = build(model, batch, config, seed=config.seed)
     key = jax.random.fold_in(jax.random.key(config.seed), 7)
-    v = random_like(problem.params, key)
-    block = random_like(problem.params, jax.random.fold_in(key, 1), (config.block,))
-    setup = {"problem": problem, "x": problem.params, "batch": problem.batch, "params": problem.num_params,
-             "v": v, "block": block, "v_of": {}, "methods": {}}
+    setup = {"problem": problem, "v": random_like(problem.params, key),
+             "block": random_like(problem.params, jax.random.fold_in(key, 1), (config.block,)), "methods": {}}
     with jax.default_matmul_precision(config.matmul_precision):  # as the driver's, also when called alone
         for name in config.methods:
-            arg = block if name == "hvp_block" else v
-            setup["v_of"][name] = arg
             entry = {"status": "ok", "prepare": None, "cost": {"vectors": config.block if name == "hvp_block" else 1}}
             try:
                 start = time.perf_counter()
-                prepare = prepare_function(name, problem)
-                state = None
-                if prepare is not None:
-                    entry["prepare"] = jax.jit(prepare).lower(problem.params, problem.batch).compile()
-                    state = entry["prepare"](problem.params, problem.batch)
+                entry["prepare"] = compile_prepare(name, problem)
+                state = None if entry["prepare"] is None else entry["prepare"](problem.params, problem.batch)
                 entry["compiled"] = jax.jit(timed_function(name, problem)).lower(
-                    state, problem.params, arg, problem.batch).compile()
+                    state, problem.params, vector_for(setup, name), problem.batch).compile()
                 entry["cost"] |= {"compile_s": time.perf_counter() - start, **compiled_cost(entry["compiled"])}
                 del state
             except jax.errors.JaxRuntimeError as e:  # out of device memory at this batch
@@ -132,6 +126,11 @@ def compile_all(config: ModelsConfig, model: str, batch: int) -> dict:
     return setup
 
 
+def vector_for(setup: dict, name: str):
+    """What `name` multiplies: the block of vectors for hvp_block, else the one vector."""
+    return setup["block"] if name == "hvp_block" else setup["v"]
+
+
 def _prepare(entry: dict, setup: dict) -> tuple:
     """(the untimed state, seconds to build it) for one unit: rebuilt each unit, not kept between them."""
     import jax
@@ -139,7 +138,7 @@ def _prepare(entry: dict, setup: dict) -> tuple:
     if entry["prepare"] is None:
         return None, 0.0
     start = time.perf_counter()
-    state = jax.block_until_ready(entry["prepare"](setup["x"], setup["batch"]))
+    state = jax.block_until_ready(entry["prepare"](setup["problem"].params, setup["problem"].batch))
     return state, time.perf_counter() - start
 
 
@@ -159,11 +158,11 @@ def _checks(setup: dict, outputs: dict) -> dict[str, tuple[float, str]]:
         single = setup["methods"][CHECK_AGAINST]
         if single["status"] == "ok":  # the block's last column against a single product of that vector
             last = jax.tree.map(lambda a: a[-1], setup["block"])
-            one = single["compiled"](None, setup["x"], last, setup["batch"])
+            one = single["compiled"](None, setup["problem"].params, last, setup["problem"].batch)
             checks["hvp_block"] = (relative_error(jax.tree.map(lambda a: a[-1], outputs["hvp_block"]), one),
                                    CHECK_AGAINST)
     if "ggn_product" in outputs:
-        second = setup["ggn_check"](setup["x"], setup["v"], setup["batch"])
+        second = setup["ggn_check"](setup["problem"].params, setup["v"], setup["problem"].batch)
         checks["ggn_product"] = (relative_error(outputs["ggn_product"], second), "ggn_by_jvp_vjp")
     if CHECK_AGAINST in outputs and "hvp_rev_rev" in outputs:
         checks[CHECK_AGAINST] = (relative_error(outputs[CHECK_AGAINST], outputs["hvp_rev_rev"]), "hvp_rev_rev")

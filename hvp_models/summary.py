@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from expkit.fits import nested_median_bootstrap
+from expkit.fits import paired_ratio_interval
 from hvp_models.catalog import HVP_METHODS, METHOD_COLUMNS, METHODS, MODELS
 
 LEVEL = 0.95
@@ -59,16 +59,6 @@ def round_ratios(rounds: pd.DataFrame, vectors: pd.Series) -> pd.DataFrame:
     return out.assign(ratio=out["time_s"] / out["gradient_s"] / per)
 
 
-def _paired(data: pd.DataFrame, level: float, n_boot: int, seed) -> dict:
-    groups = [g["ratio"].to_numpy() for _, g in data.groupby("repeat")]
-    boot = nested_median_bootstrap(groups, n_boot, seed)
-    per_repeat = [float(np.median(g)) for g in groups]
-    return {"repeats": len(groups), "rounds": len(data), "time_ms": 1e3 * float(np.median(data["time_s"])),
-            "ratio": float(np.median(data["ratio"])), "lo": float(np.quantile(boot, (1 - level) / 2)),
-            "hi": float(np.quantile(boot, (1 + level) / 2)), "level": level,
-            "rep_min": min(per_repeat), "rep_max": max(per_repeat)}
-
-
 def summarise(rounds: pd.DataFrame, methods: pd.DataFrame, level: float = LEVEL, n_boot: int = 2000,
               seed: int = 0) -> pd.DataFrame:
     """One row per (model, batch, method): SUMMARY_COLUMNS, in the config's model and method order."""
@@ -85,7 +75,9 @@ def summarise(rounds: pd.DataFrame, methods: pd.DataFrame, level: float = LEVEL,
         row = {"model": model, "batch": batch, "method": method, **c.to_dict()}
         data = ratios[(ratios["model"] == model) & (ratios["batch"] == batch) & (ratios["method"] == method)]
         if len(data):
-            row |= _paired(data, level, n_boot, np.random.default_rng([seed, len(rows)]))
+            groups = [g["ratio"].to_numpy() for _, g in data.groupby("repeat")]
+            row |= paired_ratio_interval(groups, level, n_boot, np.random.default_rng([seed, len(rows)]))
+            row["time_ms"] = 1e3 * float(np.median(data["time_s"]))
         grad = cost.loc[(model, batch, "gradient")]
         per = c["vectors"]
         for name, column in (("flop_ratio", "flops"), ("bytes_ratio", "bytes_accessed"), ("kernel_ratio", "kernels")):
@@ -119,7 +111,7 @@ def verdicts(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_summary(config, out_dir: Path) -> None:
+def write_summary(out_dir: Path) -> None:
     """summary.csv, verdicts.csv, reference.csv and the figure, from rounds.csv and methods.csv alone."""
     from expkit.results import write_csv_atomic
     from hvp_models.plots import figure_ratios

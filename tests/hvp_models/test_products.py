@@ -8,7 +8,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from hvp_models.catalog import METHODS, Sizes
-from hvp_models.methods import ggn_by_jvp_vjp, prepare_function, random_like, relative_error, timed_function
+from hvp_models.methods import compile_prepare, ggn_by_jvp_vjp, random_like, relative_error, timed_function
 from hvp_models.zoo import build
 
 pytestmark = pytest.mark.usefixtures("x64")
@@ -33,7 +33,7 @@ def test_every_hvp_matches_finite_differences_of_the_gradient(name):
     shifted = [grad(jax.tree.map(lambda p, d: p + s * eps * d, params, v)) for s in (1, -1)]
     witness = jax.tree.map(lambda a, b: (a - b) / (2 * eps), *shifted)
     for method in ("hvp_fwd_rev", "hvp_rev_rev", "hvp_rev_fwd", "hvp_linearize", "hvp_linearized_apply"):
-        prepare = prepare_function(method, problem)
+        prepare = compile_prepare(method, problem)
         state = prepare(params, batch) if prepare else None
         got = jax.jit(timed_function(method, problem))(state, params, v, batch)
         assert relative_error(got, witness) < 1e-6, method
