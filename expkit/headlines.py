@@ -7,7 +7,8 @@ A block is
     <!-- /headlines -->
 
 where FUNCTION (default `headline_lines`) lives in `PACKAGE.headlines` (`expkit.driver_runs_lines`
-is this module's own: the table of the driver's committed runs) and reads only the
+and `expkit.test_tier_lines` are this module's own: the table of the driver's committed runs,
+the test tiers' wall time) and reads only the
 committed result files under RUN_DIR. tests/test_readme.py fails when a file's text differs
 from what the code computes now; this module rewrites them:
 
@@ -70,6 +71,20 @@ def driver_runs_lines(results: str | Path) -> list[str]:
         took = f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
         lines.append(f"| {command} | {what} | `results/{name}`, {took}, {meta['environment']['cpu']} "
                      f"({meta['environment']['cpu_count']} cores) |")
+    return lines
+
+
+def test_tier_lines(results: str | Path) -> list[str]:
+    """docs/running.md's line on the test tiers' wall time (tests/helpers/time_tiers.py's tiers.json)."""
+    import statistics
+
+    made = json.loads((Path(results) / "tiers.json").read_text())
+    lines = []
+    for tier in dict.fromkeys(run["tier"] for run in made["runs"]):
+        walls = sorted(run["wall_s"] for run in made["runs"] if run["tier"] == tier and run["exit"] == 0)
+        lines.append(f"`pytest -m {tier}` takes {statistics.median(walls):.0f} s on a {made['host']['cpu_count']}-core "
+                     f"{made['host']['cpu']} (median of {len(walls)} runs, {walls[0]:.0f} to {walls[-1]:.0f} s, the "
+                     f"whole command; `{Path(results).as_posix()}`, commit {made['git_commit'][:7]}).")
     return lines
 
 

@@ -13,7 +13,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,17 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Writes `obj` as indented JSON via a temporary file and rename."""
     _write_atomic(Path(path), (json.dumps(obj, indent=2, default=str) + "\n").encode())
+
+
+def json_once(path: str | Path, compute: Callable[[], Any]) -> Any:
+    """`compute()`'s result, kept in `path` as JSON: read back where a previous session wrote it
+    (a resumed run redoes no finished stage), else computed and written atomically."""
+    path = Path(path)
+    if path.is_file():
+        return json.loads(path.read_text())
+    result = compute()
+    write_json_atomic(path, result)
+    return result
 
 
 def write_csv_atomic(path: str | Path, frame: pd.DataFrame) -> None:

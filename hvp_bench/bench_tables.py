@@ -13,9 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from expkit.results import write_csv_atomic
-from hvp_bench import paired, peer_tables, variant_study
+from hvp_bench import paired, peer_tables, per_layer_figures, variant_study
 from hvp_bench.config import FLOOR_METHOD
-from hvp_bench.plots import save_figure, title
+from hvp_bench.plots import save_figure
+from hvp_bench.words import title
 from hvp_bench.rundir import load_run, split_sweeps, variants_of
 from hvp_bench.scaling import dead_points, gradient_ratios, marginal_costs
 
@@ -72,7 +73,7 @@ def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
                       costs.set_index(["method", "variant"]).sort_index().drop(columns="best_gradient_variant"))
         text += _show("the best variant of each method", best.set_index("method"))
         name = meta.get("config", {}).get("name", run_dir.name)
-        save_figure(variant_study.figure_per_layer(costs, title(meta, f"{name}: per-layer cost by variant",
+        save_figure(per_layer_figures.figure_per_layer(costs, title(meta, f"{name}: per-layer cost by variant",
                                                                  variant="all")), run_dir, "per_layer")
         if peer_tables.has_peers(all_runs):
             width = meta.get("config", {}).get("width")
@@ -85,6 +86,6 @@ def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
                                   "extra layer (95% CIs), ratio = PyTorch / JAX", peers[stem].set_index("method"))
             text += _show("JAX against PyTorch: lowest median time at each depth", depths.set_index(["method", "depth"]))
         if (costs["vectors"] > 1).any():
-            save_figure(variant_study.figure_vectors(costs, title(meta, f"{name}: blocks of vectors", variant="all")),
+            save_figure(per_layer_figures.figure_vectors(costs, title(meta, f"{name}: blocks of vectors", variant="all")),
                         run_dir, "vectors")
     return text

@@ -34,7 +34,7 @@ def main_run(argv: Sequence[str] | None = None) -> int:
     if args.dry_run:
         return _dry_run(config, args)
 
-    from hvp_bench.figure_text import LABELS
+    from hvp_bench.words import LABELS
     from hvp_bench.run_figures import plot_run
     from hvp_bench.rundir import format_summary, load_run, summarize_runs
     from hvp_bench.sweep import run_sweep

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from hvp_bench.config import TASK_METHODS
+from hvp_bench.words import label
 
 ROUTES = {"hessian_then_hvp": "(1) build the Hessian, then multiply",
           "naive_hvp": "(2) multiply a Hessian you already have",
@@ -76,12 +77,8 @@ def duration_lines(runs_root: str | Path) -> list[str]:
             f"{clock(seconds[-1])}, the whole command; `{runs_root.as_posix()}`)."]
 
 
-PER_LAYER_ROWS = {"hvp_fwd_rev": "forward-over-reverse HVP",
-                  "hvp_rev_rev": "reverse-over-reverse HVP (the homework's `hvp`)",
-                  "hvp_rev_fwd": "reverse-over-forward HVP",
-                  "hvp_linearized_apply": "stored linearization, applied",
-                  "hvp_by_hand": "the R-operator derived by hand (`hvp_by_hand`)",
-                  "gradient": "gradient"}
+PER_LAYER_METHODS = ("hvp_fwd_rev", "hvp_rev_rev", "hvp_rev_fwd", "hvp_linearized_apply", "hvp_by_hand", "gradient")
+"""The rows of the per-layer tables, in order; each named by hvp_bench.words.label."""
 
 
 def _sig(value: float) -> str:
@@ -93,6 +90,10 @@ def _interval(median: float, lo: float, hi: float) -> str:
     return f"{_sig(median)}× [{_sig(lo)}, {_sig(hi)}]"
 
 
+def _rows() -> list[tuple[str, str]]:
+    return [(method, label(method)) for method in PER_LAYER_METHODS]
+
+
 def _row(costs: pd.DataFrame, variant: str, method: str):
     """The variants.csv row of (variant, method), or None."""
     rows = costs[(costs["variant"] == variant) & (costs["method"] == method)]
@@ -100,10 +101,10 @@ def _row(costs: pd.DataFrame, variant: str, method: str):
 
 
 def _compared(costs: pd.DataFrame):
-    """(method, its row name, variant) of PER_LAYER_ROWS in `costs`, the reference gradient
+    """(method, its row name, variant) of PER_LAYER_METHODS in `costs`, the reference gradient
     (the run's fastest, 1 by definition) left out."""
     reference = costs["best_gradient_variant"].iloc[0]
-    return [(m, name, v) for m, name in PER_LAYER_ROWS.items() for v in dict.fromkeys(costs["variant"])
+    return [(m, name, v) for m, name in _rows() for v in dict.fromkeys(costs["variant"])
             if not (m == "gradient" and v == reference) and _row(costs, v, m) is not None]
 
 
@@ -139,7 +140,7 @@ def per_layer_lines(run_dir: str | Path) -> list[str]:
              f"{min(config['depths'])} to {max(config['depths'])} layers, {config['repeats']} repeats of "
              f"{config['num_runs']} timed calls):", "",
              f"| method | the homework's formulation (`{task}`) | tuned (`{tuned}`) |", "|---|---|---|"]
-    lines += [f"| {name} | {cell(task, method)} | {cell(tuned, method)} |" for method, name in PER_LAYER_ROWS.items()
+    lines += [f"| {name} | {cell(task, method)} | {cell(tuned, method)} |" for method, name in _rows()
               if method in set(costs["method"])]
     lines += ["", f"Each entry: the median over the repeats of that repeat's per-layer cost (a Theil-Sen slope over "
                   f"the depths) over the run's fastest gradient ({best.per_layer_s * 1e9:.0f} ns a layer, "
@@ -250,7 +251,7 @@ def pytree_lines(run_dir: str | Path) -> list[str]:
     meta = json.loads((run_dir / "meta.json").read_text())
     config, env = meta["config"], meta["environment"]
     depth = int(table["depth"].max())
-    rows = table[(table["depth"] == depth) & table["method"].isin(PER_LAYER_ROWS)].set_index("method")
+    rows = table[(table["depth"] == depth) & table["method"].isin(PER_LAYER_METHODS)].set_index("method")
     level = f"{rows['level'].iloc[0]:.0%}"
     lines = [f"Time per call with the parameters as a pytree over the same call with one flat vector, at {depth} "
              f"layers (`{run_dir.as_posix()}`: {env.get('cpu_count')}-core {env.get('cpu')}, jax {env.get('jax')}, "
@@ -258,7 +259,7 @@ def pytree_lines(run_dir: str | Path) -> list[str]:
              f"{config['num_runs']} shuffled rounds; commit {env.get('git_commit', '')[:7]}):", "",
              f"| method | pytree / flat, median over rounds [{level} bootstrap CI] | range of the repeats' medians |",
              "|---|---|---|"]
-    for method, name in PER_LAYER_ROWS.items():
+    for method, name in _rows():
         if method in rows.index:
             r = rows.loc[method]
             lines.append(f"| {name} | {r.ratio:.3f} [{r.lo:.3f}, {r.hi:.3f}] | {r.rep_min:.3f}-{r.rep_max:.3f} |")

@@ -3,7 +3,7 @@
 Each `figure_*` function takes summaries and returns a matplotlib `Figure`; nothing here
 touches pyplot, the backend or global rcParams, so importing this module is safe in a
 notebook (hvp_bench.run_figures draws every figure of a run into its directory). Names,
-axis labels and titles come from hvp_bench.figure_text (one vocabulary for all figures).
+axis labels and titles come from hvp_bench.words (one vocabulary for all figures and tables).
 
 Which statistic each figure shows (also written on it):
 - task_timings: the homework's three timings against depth. Left, linear axis: **mean ±
@@ -27,16 +27,16 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.text import Annotation
 
 from expkit.figures import save_figure as expkit_save_figure
 
-from hvp_bench import figure_text as words
+from hvp_bench import words
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES, TASK_METHODS
-from hvp_bench.figure_text import DEAD_LABEL, LABELS, MEAN_STD, MEDIAN_IQR, decorate, label, title
+from hvp_bench.words import DEAD_LABEL, MEAN_STD, MEDIAN_IQR, label, subtitle
 from hvp_bench.rundir import is_dead
 
-__all__ = ["COLORS", "DEAD_LABEL", "LABELS", "MEAN_STD", "MEDIAN_IQR", "draw_points", "label", "legend", "mark_dead",
-           "save_figure", "title"]
+__all__ = ["COLORS", "decorate", "draw_points", "legend", "mark_dead", "save_figure"]
 
 COLORS = dict(zip((*METHOD_NAMES, FLOOR_METHOD), matplotlib.colormaps["tab10"].colors))
 STATUS_MARKERS = {"skipped": "x", "failed": "X", "timeout": "X", "wrong": "D"}
@@ -82,6 +82,15 @@ def draw_points(ax, summary: pd.DataFrame, methods: Sequence[str], x: str, stat:
                 ax.plot(bad[x], [0.03 + 0.04 * row] * len(bad), marker, color=COLORS.get(method),
                         markersize=8, transform=ax.get_xaxis_transform(), clip_on=False,
                         label=f"{label(method)}: {status}")
+
+
+def decorate(fig, meta: dict, what: str, variant: str | None = None, show_width: bool = True) -> None:
+    """Title on top, the run's subtitle (machine, precision, model) small underneath."""
+    # The title keeps a blank last line, which the layout leaves room for; the subtitle is
+    # drawn into it, anchored to the title's bottom edge.
+    top = fig.suptitle(f"{what}\n", fontsize=12)
+    fig.add_artist(Annotation(subtitle(meta, variant, show_width), xy=(0.5, 0.0), xycoords=top, fontsize=8.5,
+                              color="0.3", ha="center", va="bottom"))
 
 
 def save_figure(fig: Figure, directory: Path, name: str, dpi: int = 130) -> list[Path]:

@@ -21,6 +21,7 @@ import pandas as pd
 from expkit.config import ConfigError
 from expkit.results import CsvLog, write_csv_atomic
 from hvp_bench.variants import describe, parse_variant
+from hvp_bench.words import ms
 
 COLUMNS = [
     "depth", "width", "variant", "method", "run_index", "order", "status", "time_s", "compile_s",
@@ -195,17 +196,6 @@ def load_summary(run_dir: str | Path, variant: str | None = None) -> tuple[pd.Da
     rows, meta = load_run(run_dir)
     depth_rows, width_rows = split_sweeps(rows, meta, variant)
     return summarize_runs(depth_rows), summarize_runs(width_rows), meta
-
-
-def ms(seconds: float) -> str:
-    """Milliseconds to 3 significant digits, never in exponent form: 0.0366, 5.48, 944, 1210."""
-    value = float(seconds) * 1e3
-    if not np.isfinite(value) or value <= 0:
-        return "-"
-    decimals = 2 - int(np.floor(np.log10(value)))
-    value = round(value, decimals)  # may carry to the next power of ten: 9.996 -> 10.0
-    decimals = 2 - int(np.floor(np.log10(value)))
-    return f"{value:.{max(decimals, 0)}f}"
 
 
 def shown_depths(depths, most: int = 6) -> list:

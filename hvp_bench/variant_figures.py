@@ -22,10 +22,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from hvp_bench import figure_text as words
+from hvp_bench import words
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
-from hvp_bench.figure_text import DEAD_LABEL, MEDIAN_IQR, decorate, label, variant_words
-from hvp_bench.plots import mark_dead
+from hvp_bench.plots import decorate, mark_dead
+from hvp_bench.words import DEAD_LABEL, MEDIAN_IQR, label, variant_words
 from hvp_bench.rundir import is_dead, variants_of
 
 FEW_VARIANTS = 4

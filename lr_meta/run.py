@@ -4,8 +4,9 @@ Order matters for "nothing written on bad input": the config is loaded and valid
 an existing run directory is checked for a matching config, and only then is anything
 created. The meta-trajectory is appended to trajectory.csv chunk by chunk (full
 float64 repr of α, so a killed run resumes from its last row and replays the same
-trajectory bit for bit). Derived files (summary, certificate, quadratic tables,
-figures) are recomputed from the log at the end of every run.
+trajectory bit for bit). The stages after it (certificate, β sweep, quadratic study) each
+keep their files, so a run cut short after its last step resumes with the stages not yet
+written; the summary and figures are rewritten from the files at the end of every run.
 
 x64: the runner enables it with the `jax.enable_x64(True)` context around the run
 instead of flipping the global flag at import, so importing lr_meta never changes
@@ -29,7 +30,7 @@ from expkit.config import ConfigError
 from expkit.fits import loglog_slope
 from expkit.lifecycle import RunRecord
 from expkit.provenance import environment_info
-from expkit.results import CsvLog, write_csv_atomic, write_json_atomic
+from expkit.results import CsvLog, json_once, write_csv_atomic, write_json_atomic
 from lr_meta import beta_sweep, certify, closed_form, meta_gd, quadratic
 from lr_meta.config import LRMetaConfig, load
 from lr_meta.problem import draw_alpha0, draw_x0, unrolled_loss, unrolled_loss_scan
@@ -231,7 +232,7 @@ def trajectory_analysis(config: LRMetaConfig, frame, x0_np: np.ndarray, dtype, o
     if horizon > 1:  # p² ∝ t^(−1/(T−1)) on the flow with equal factors, so p ∝ t^(−1/(2(T−1)))
         summary["distance_tail_power_law_equal_factors"] = -1 / (2 * (horizon - 1))
     summary["beta_stability"] = beta_sweep.stability_bounds(alpha0, x0_np)
-    if config.beta_sweep:
+    if config.beta_sweep and not all((out / name).is_file() for name in ("beta_sweep.csv", "beta_sweep_curves.csv")):
         final, curves = beta_sweep.sweep(
             loss_function(config), alpha0, x0_np, config.beta_sweep, config.meta_steps,
             mode=config.hypergrad, divergence_factor=config.divergence_factor)
@@ -275,10 +276,13 @@ def run(config: LRMetaConfig, record: RunRecord, log: CsvLog) -> int:
         )
         status = EXIT_DIVERGED
     else:
-        write_json_atomic(out / "certificate.json", certificate(config, alpha_star, x0, x0_np, dtype))
+        # Each stage after the trajectory keeps its files: a run cut short after its last step
+        # resumes with the stages not yet written (the trajectory's files are final by then).
+        if not (out / "certificate.json").is_file():
+            write_json_atomic(out / "certificate.json", certificate(config, alpha_star, x0, x0_np, dtype))
         summary.update(trajectory_analysis(config, frame, x0_np, dtype, out))
         if config.quad_meta_steps > 0:
-            summary["quadratic"] = quadratic_study(config, alpha0, out, dtype)
+            summary["quadratic"] = json_once(out / "quadratic.json", lambda: quadratic_study(config, alpha0, out, dtype))
             if summary["quadratic"]["status"] == "diverged":
                 summary["status"] = "diverged"
                 summary["message"] = (f"meta-GD on the quadratic diverged with quad_beta={config.quad_beta}; "

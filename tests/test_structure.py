@@ -252,3 +252,52 @@ def test_every_help_example_is_a_valid_command(command, argv, tmp_path, capsys):
         getattr(importlib.import_module(module), name)([*argv, "--dry-run"])
     assert info.value.code == 0, capsys.readouterr().err
     assert "is valid" in capsys.readouterr().out
+
+
+def test_every_test_file_a_tier_names_exists():
+    from tests.conftest import TIERS
+
+    missing = [name for files in TIERS.values() for name in files if not (ROOT / "tests" / name).is_file()]
+    assert not missing, f"tests/conftest.py's TIERS names files that do not exist: {missing}"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the suite's modules it imports, at any depth; `from a import b` names a.b where b is a module."""
+    paths = {module_name(path): path for package in PACKAGES for path in python_files(package)}
+    graph = {}
+    for name, path in paths.items():
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                edges.update(f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in paths else node.module
+                             for a in node.names)
+        graph[name] = {edge for edge in edges if edge in paths and edge != name}
+    return graph
+
+
+def test_the_import_graph_has_no_circle():
+    import graphlib
+
+    try:
+        list(graphlib.TopologicalSorter(import_graph()).static_order())
+    except graphlib.CycleError as e:
+        pytest.fail(f"modules import each other in a circle: {' -> '.join(e.args[1])}")
+
+
+def draws(module: str) -> bool:
+    """A module that draws says so in its name: plots, figures."""
+    return "plot" in module.rsplit(".", 1)[-1] or "figure" in module.rsplit(".", 1)[-1]
+
+
+def test_only_modules_that_draw_import_matplotlib():
+    """Measuring and analysis are pure DataFrames and arrays; matplotlib lives in the modules that draw."""
+    drawing = [module_name(path) for package in PACKAGES for path in python_files(package)
+               if any(m.split(".")[0] == "matplotlib" for m in imported_modules(path)) and not draws(module_name(path))]
+    assert not drawing, f"these modules import matplotlib but do not draw (name them *plots/*figures or split them): {drawing}"

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from matplotlib.figure import Figure
-
 from expkit.results import write_csv_atomic
 from hvp_bench.report import figures, per_layer, tables
 from hvp_bench.report.interpretation import interpretation
@@ -46,7 +44,7 @@ class _Figures:
     def __init__(self, run_dir: Path):
         self.run_dir, self.paths = run_dir, []
 
-    def add(self, fig: Figure, name: str, alt: str) -> list[str]:
+    def add(self, fig: "matplotlib.figure.Figure", name: str, alt: str) -> list[str]:
         path = self.run_dir / f"{name}.png"
         fig.savefig(path, dpi=110)
         self.paths.append(path)

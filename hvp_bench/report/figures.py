@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hvp_bench import figure_text as words
+from hvp_bench import words
 from hvp_bench.config import METHOD_NAMES, TASK_METHODS
-from hvp_bench.plots import COLORS, MEDIAN_IQR, label, mark_dead
+from hvp_bench.plots import COLORS, mark_dead
+from hvp_bench.words import MEDIAN_IQR, label
 from hvp_bench.rundir import is_dead, ok_times
 
 NON_DENSE = [m for m in METHOD_NAMES if m not in ("hessian_then_hvp", "naive_hvp")]
@@ -40,8 +41,9 @@ def _plot_fits(ax, rows: pd.DataFrame, fits: pd.DataFrame, methods, x: str) -> N
         mark_dead(ax, xs, q[0.5], data.assign(dead=is_dead(data)).groupby(x)["dead"].any().reindex(q.index), color)
         fit = fits[fits["method"] == method].iloc[0]
         if np.isfinite(fit["slope"]):
+            interval = f" [{fit['lo']:.2f}, {fit['hi']:.2f}]" if np.isfinite([fit["lo"], fit["hi"]]).all() else ""
             ax.plot(xs, np.exp(fit["intercept"]) * xs ** fit["slope"], "-", color=color,
-                    label=f"{label(method)}: fit k={fit['slope']:.2f}, theory {fit['pred_arithmetic']}")
+                    label=f"{label(method)}: k = {fit['slope']:.2f}{interval} (theory {fit['pred_arithmetic']})")
             _theory_line(ax, xs, xs[-1], float(q[0.5].iloc[-1]), fit["pred_arithmetic"], color)
         else:
             ax.plot([], [], "o", color=color, label=f"{label(method)} (too few points to fit)")
@@ -73,8 +75,9 @@ def figure_time_fits(rows: pd.DataFrame, fits: pd.DataFrame, title: str, x: str 
         _finish(ax, xlabel, words.TIME, name, base=10 if x == "depth" else 2)
     # Solid: least-squares fit over all points; dotted: the asymptotic (arithmetic- or
     # bandwidth-bound) prediction through the largest-x median, so a bend towards it shows.
-    fig.suptitle(f"{title}\npoints: {MEDIAN_IQR}; solid: fitted power law; dotted: predicted "
-                 f"exponent (arithmetic/bandwidth-bound) through the largest point; {words.LAYERS_NOTE}", fontsize=10)
+    fig.suptitle(f"{title}\npoints: {MEDIAN_IQR}; solid: fitted power law time ∝ {x}^k, k [95% bootstrap CI];\n"
+                 f"dotted: the predicted exponent (arithmetic/bandwidth-bound) through the largest point"
+                 + ("" if words.LAYERS_NOTE in title else f"; {words.LAYERS_NOTE}"), fontsize=10)
     return fig
 
 

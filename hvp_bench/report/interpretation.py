@@ -12,8 +12,7 @@ import pandas as pd
 from expkit.robust import DISAGREE
 from hvp_bench.config import FLOOR_METHOD
 from hvp_bench.cost_model import MACHINES
-from hvp_bench.plots import label
-from hvp_bench.report.tables import ms
+from hvp_bench.words import label, ms
 from hvp_bench.rundir import ok_times
 from hvp_bench.scaling import verdict
 
@@ -64,7 +63,7 @@ def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, marginal: pd.DataFr
     if FLOOR_METHOD in getattr(by_method, "index", ()):
         f = by_method.loc[FLOOR_METHOD]
         lines.append(f"- The dispatch floor (a trivial compiled call on the same arguments) is "
-                     f"{ms(f['intercept_s'])} at depth 0 and changes by {f['per_layer_s'] * 1e9:.3g} ns per layer "
+                     f"{ms(f['intercept_s'])} ms at depth 0 and changes by {f['per_layer_s'] * 1e9:.3g} ns per layer "
                      "(95% CI [{:.3g}, {:.3g}]{}).".format(f["per_layer_lo"] * 1e9, f["per_layer_hi"] * 1e9,
                                                            _flag(f.get("status", "ok"))))
     hvps = [m for m in getattr(by_method, "index", ()) if m not in ("hessian_then_hvp", "naive_hvp", "gradient", FLOOR_METHOD)]
@@ -96,7 +95,7 @@ def interpretation(fits: pd.DataFrame, ratios: pd.DataFrame, marginal: pd.DataFr
         if common:
             n = common[-1]
             th, tn, tv = med["hessian_then_hvp"][n], med["naive_hvp"][n], med["hvp_rev_rev"][n]
-            s = (f"- At n={n}: full Hessian + H@v {ms(th)}, H@v alone {ms(tn)}, autograd HVP {ms(tv)}: "
+            s = (f"- At n={n}: full Hessian + H@v {ms(th)} ms, H@v alone {ms(tn)} ms, autograd HVP {ms(tv)} ms: "
                  f"the dense route costs {th / tv:.3g} autograd HVPs.")
             if tn < tv:
                 s += (f" Once H is built, each further product is cheaper, so the dense route pays off "

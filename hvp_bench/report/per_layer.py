@@ -13,7 +13,7 @@ import pandas as pd
 
 from expkit.robust import DISAGREE, TOO_FEW
 from hvp_bench.config import FLOOR_METHOD, METHOD_NAMES
-from hvp_bench.plots import label
+from hvp_bench.words import label
 from hvp_bench.report.tables import DENSE, md_table, num, us
 
 FLAG = "⚠"

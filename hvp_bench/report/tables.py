@@ -19,7 +19,7 @@ from hvp_bench.cost_model import (
     FORMULAS, GRADIENT_MULTIPLE, MACHINES, REGIMES, predicted_depth_exponent, predicted_time,
     predicted_width_exponent,
 )
-from hvp_bench.plots import label
+from hvp_bench.words import label, ms
 from hvp_bench.scaling import verdict
 
 
@@ -40,10 +40,6 @@ def ci(fit: Mapping, prefix: str = "") -> str:
 
 def us(t: float) -> str:
     return f"{t * 1e6:.3g}" if np.isfinite(t) else "—"
-
-
-def ms(t: float) -> str:
-    return f"{t * 1e3:.3g} ms" if np.isfinite(t) else "—"
 
 
 def precision_note(meta: dict) -> list[str]:
@@ -135,7 +131,7 @@ def model_section(meta: dict, depth_rows: pd.DataFrame) -> list[str]:
         cells = []
         for n in (depths[0], depths[-1]):
             p = predicted_time(m, n, w, b, machine)
-            cells.append(f"{p['regime']} ({ms(p['time_s'])})")
+            cells.append(f"{p['regime']} ({ms(p['time_s'])} ms)")
         rows.append([label(m), *cells])
     lines += [md_table(["method", f"n={depths[0]}", f"n={depths[-1]}"], rows), ""]
     return lines

@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from expkit.claims import half_unit, matches
-from hvp_bench.headlines import PER_LAYER_ROWS
+from hvp_bench.headlines import PER_LAYER_METHODS
+from hvp_bench.words import label
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "results" / "bench_per_layer_cpu"
@@ -50,8 +51,8 @@ def test_each_quoted_interval_holds_every_repeats_estimate():
     best = costs["best_gradient_variant"].iloc[0]
     gradient = repeat_slopes(runs, best, "gradient")
     table = quoted_table()
-    assert set(table) == set(PER_LAYER_ROWS.values())
-    for method, name in PER_LAYER_ROWS.items():
+    assert set(table) == {label(method) for method in PER_LAYER_METHODS}
+    for method, name in ((method, label(method)) for method in PER_LAYER_METHODS):
         for variant, quoted in zip(["scan", "scan-fused-jvp-remat"], table[name]):
             assert variant in variants
             if quoted is None:  # the reference gradient itself

@@ -14,11 +14,13 @@ import hvp_bench
 from expkit.cli import run_cli
 from hvp_bench.cli import main_plot
 from hvp_bench.config import METHOD_NAMES, TASK_METHODS
-from hvp_bench.figure_text import AXIS_LABELS, COMPILE, DEPTH, LABELS, TIME, WIDTH, subtitle
-from hvp_bench.plots import (DEAD_LABEL, figure_compile_times, figure_compositions, figure_task_timings,
+from hvp_bench.words import AXIS_LABELS, COMPILE, DEPTH, LABELS, TIME, WIDTH, subtitle
+from hvp_bench.words import DEAD_LABEL
+from hvp_bench.plots import (figure_compile_times, figure_compositions, figure_task_timings,
                              figure_width_sweep)
 from hvp_bench.run_figures import plot_run
-from hvp_bench.rundir import COLUMNS, format_summary, load_run, load_summary, ms, summarize_runs
+from hvp_bench.rundir import COLUMNS, format_summary, load_run, load_summary, summarize_runs
+from hvp_bench.words import ms
 from hvp_bench.variant_figures import figure_variants
 
 TASK_LABELS = tuple(LABELS[m] for m in TASK_METHODS)

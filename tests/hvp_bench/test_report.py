@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from hvp_bench.config import METHOD_NAMES
-from hvp_bench.plots import LABELS
+from hvp_bench.words import LABELS
 from hvp_bench.report import HAND_END, HAND_START, write_report
 from hvp_bench.rundir import COLUMNS, split_sweeps
 from hvp_bench.scaling import fit_time_slopes

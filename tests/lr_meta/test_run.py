@@ -88,6 +88,30 @@ def test_resume_after_a_kill_reproduces_the_uninterrupted_run(finished, tmp_path
     assert json.loads((out / "meta.json").read_text())["status"] == "ok"
 
 
+@pytest.mark.slow
+def test_a_run_cut_after_its_last_step_redoes_no_finished_stage(finished, tmp_path, capsys, monkeypatch):
+    config, done = finished
+    out = tmp_path / "cut"
+    shutil.copytree(done, out)
+    meta = json.loads((out / "meta.json").read_text())
+    meta.update(status="running", finished=None)  # killed while the summary and figures were written
+    (out / "meta.json").write_text(json.dumps(meta))
+    for name in ("summary.json", "alpha.png"):
+        (out / name).unlink()
+    import lr_meta.run as runner
+
+    def redone(*args, **kwargs):
+        raise AssertionError("a finished stage was computed again")
+
+    for name in ("certificate", "quadratic_study"):
+        monkeypatch.setattr(runner, name, redone)
+    monkeypatch.setattr(runner.beta_sweep, "sweep", redone)
+    status, _, _ = run(["--config", config, "--out", out], capsys)
+    assert status == 0
+    assert json.loads((out / "summary.json").read_text()) == json.loads((done / "summary.json").read_text())
+    assert (out / "alpha.png").is_file()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--set", "dimm=3"], "unknown config key 'dimm'"),
     (["--set", "dim=ten"], "'dim' must be an integer"),

@@ -1,15 +1,16 @@
-"""The words of hvp_bench's figures: method names, axis labels, statistics, titles.
+"""The words of hvp_bench: method names, axis labels, statistics, titles, and how a time is written.
 
-One vocabulary for every figure (hvp_bench.plots, hvp_bench.variant_study,
-hvp_bench.report.figures), so the same quantity is named the same way everywhere; a test
+One vocabulary for every figure, table and report (hvp_bench.plots, hvp_bench.report,
+hvp_bench.rundir's terminal table), so the same quantity is named and written the same
+way everywhere: one table of method labels (`LABELS`), one time formatter (`ms`). A test
 checks that every axis label of the package comes from `AXIS_LABELS`. "Layers" are the
 MLP's hidden layers, as in the homework ("Number of layers"); each figure says so once,
-in its subtitle. JAX-free; matplotlib only for `decorate`'s subtitle.
+in its subtitle. Neither JAX nor matplotlib.
 """
 
 from __future__ import annotations
 
-from matplotlib.text import Annotation
+import numpy as np
 
 from hvp_bench.config import FLOOR_METHOD
 from hvp_bench.variants import describe
@@ -100,10 +101,12 @@ def title(meta: dict, what: str, show_width: bool = True, variant: str | None = 
     return f"{what}\n{subtitle(meta, variant, show_width)}"
 
 
-def decorate(fig, meta: dict, what: str, variant: str | None = None, show_width: bool = True) -> None:
-    """Title on top, the run's subtitle (machine, precision, model) small underneath."""
-    # The title keeps a blank last line, which the layout leaves room for; the subtitle is
-    # drawn into it, anchored to the title's bottom edge.
-    top = fig.suptitle(f"{what}\n", fontsize=12)
-    fig.add_artist(Annotation(subtitle(meta, variant, show_width), xy=(0.5, 0.0), xycoords=top, fontsize=8.5,
-                              color="0.3", ha="center", va="bottom"))
+def ms(seconds: float) -> str:
+    """Milliseconds to 3 significant digits, never in exponent form: 0.0366, 5.48, 944, 1210."""
+    value = float(seconds) * 1e3
+    if not np.isfinite(value) or value <= 0:
+        return "-"
+    decimals = 2 - int(np.floor(np.log10(value)))
+    value = round(value, decimals)  # may carry to the next power of ten: 9.996 -> 10.0
+    decimals = 2 - int(np.floor(np.log10(value)))
+    return f"{value:.{max(decimals, 0)}f}"
