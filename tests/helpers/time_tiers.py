@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     state = git_state()  # before anything is written
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     runs = []
     for repeat in range(args.repeats):
         for tier in args.tiers:
