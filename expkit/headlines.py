@@ -54,6 +54,8 @@ DRIVER_RUNS = {
                              "how many products a spectral density needs (docs/density_accuracy.md)"),
     "hvp_models_cpu": ("`hvp-models --config configs/hvp_models.toml`",
                        "what an HVP costs on a ResNet, a ViT, a GPT-style decoder and a wide MLP (docs/hvp_models.md)"),
+    "hvp_programs_cpu": ("`hvp-programs --config configs/hvp_programs.toml`",
+                         "kernels per loop step, flops and bytes per layer of README's per-layer table (docs/speed.md)"),
     "hvp_models_programs_cpu": ("`hvp-models --config configs/hvp_models_programs.toml`",
                                 "the same models' compiled programs: transposes, bytes, convolution layouts"),
 }

@@ -25,6 +25,72 @@ NHWC = "b01f_01io->b01f"
 _TRANSPOSE = re.compile(r"= \S+ transpose\(")
 _CONV_LABELS = re.compile(r"= \S+ convolution\(.*?dim_labels=([\w>-]+)")
 _OPCODE = re.compile(r"^\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*.*?\s([a-z][a-z0-9\-]*)\(")
+_HEADER = re.compile(r"^(ENTRY\s+)?%?([\w.\-]+)\s.*\{\s*$")
+_WHILE = re.compile(r"\swhile\(.*?condition=%?([\w.\-]+), body=%?([\w.\-]+)")
+_TRIP = re.compile(r'"known_trip_count":\{"n":"(\d+)"')
+COST_KEYS = (("flops", "flops"), ("bytes_accessed", "bytes accessed"), ("transcendentals", "transcendentals"))
+
+
+def computations(hlo_text: str) -> dict[str, list[str]]:
+    """Computation name -> its instruction lines, for every computation of an HLO module's text."""
+    found, lines = {}, None
+    for line in hlo_text.splitlines():
+        if not line.startswith((" ", "}")) and (match := _HEADER.match(line)):
+            lines = found.setdefault(match.group(2), [])
+        elif line.startswith("}"):
+            lines = None
+        elif lines is not None:
+            lines.append(line)
+    return found
+
+
+def _analysed(hlo_text: str, computation: str | None = None) -> dict[str, float]:
+    """XLA's cost analysis of the module, or of one of its computations made the entry; NaN if it fails.
+
+    Uses jaxlib's HLO parser and cost analysis (private bindings: pinned by the jax version)."""
+    nan = {name: float("nan") for name, _ in COST_KEYS}
+    try:
+        import jax
+        from jax._src.lib import xla_client
+        from jaxlib import _hlo
+
+        if computation is not None:
+            hlo_text = re.sub(r"^ENTRY ", "", hlo_text, flags=re.M)
+            hlo_text = re.sub(rf"^(%?{re.escape(computation)}\s)", r"ENTRY \1", hlo_text, count=1, flags=re.M)
+        module = _hlo.hlo_module_from_text(hlo_text)
+        analysis = xla_client._xla.hlo_module_cost_analysis(jax.devices("cpu")[0].client, module)
+    except Exception:  # a jax without these bindings: say unknown, never guess
+        return nan
+    return {name: float(analysis.get(key, 0.0)) for name, key in COST_KEYS}  # absent: none of it
+
+
+def loop_steps(compiled) -> list[dict[str, float]]:
+    """One row per `while` loop of the optimised program: its trip_count (NaN if XLA does not know it),
+    kernels (operations of one step that do work: fusions, library calls, copies) and the flops,
+    bytes_accessed and transcendentals of one step (body and condition)."""
+    text = compiled.as_text()
+    bodies = computations(text)
+    steps = []
+    for line in text.splitlines():
+        if (match := _WHILE.search(line)) is None:
+            continue
+        condition, body = match.groups()
+        trip = (found := _TRIP.search(line)) and found.group(1)
+        ops = [m.group(1) for l in bodies.get(body, []) if (m := _OPCODE.match(l))]
+        cost = {name: a + b for (name, a), b in zip(_analysed(text, body).items(), _analysed(text, condition).values())}
+        steps.append({"trip_count": float(trip) if trip else float("nan"),
+                      "kernels": float(sum(op not in NOT_KERNELS for op in ops)), **cost})
+    return steps
+
+
+def trip_cost(compiled) -> dict[str, float]:
+    """flops, bytes_accessed and transcendentals of a whole call, every loop step counted: XLA's own
+    analysis (each loop's step once) plus (trip count - 1) steps of each loop."""
+    whole = _analysed(compiled.as_text())
+    for step in loop_steps(compiled):
+        for name in whole:
+            whole[name] += (step["trip_count"] - 1) * step[name]
+    return whole
 
 
 def entry_opcodes(hlo_text: str) -> list[str]:

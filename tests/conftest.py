@@ -35,7 +35,7 @@ def pytest_addoption(parser):
 TIERS = {
     "e2e": ("test_runners.py", "curvature/test_run.py", "curvature/test_trained_run.py", "lr_meta/test_run.py",
             "hvp_bench/test_sweep.py", "hvp_bench/test_interrupt.py", "curvature/test_trained_study.py"),
-    "docs": ("test_readme.py", "test_claims.py", "test_structure.py"),
+    "docs": ("test_readme.py", "test_claims.py", "test_structure.py", "hvp_bench/test_programs.py"),
     "gpu": ("hvp_models/test_gpu_script.py",),
     "numeric": ("secondorder/test_pytrees.py", "secondorder/test_density_bounds.py", "secondorder/test_deflation.py",
                 "secondorder/test_estimators.py", "secondorder/test_operator.py", "secondorder/test_kpm.py",

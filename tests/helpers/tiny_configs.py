@@ -149,3 +149,9 @@ methods = ["gradient", "hvp_fwd_rev", "hvp_rev_rev", "hvp_block"]
 mlp_width = 4
 mlp_depth = 2
 """
+HVP_PROGRAMS = """
+name = "tiny_hvp_programs"
+variants = ["scan", "scan-fused"]
+methods = ["gradient", "hvp_fwd_rev"]
+depths = [2, 3]
+"""

@@ -64,3 +64,35 @@ def test_a_convolution_s_gradient_is_all_nhwc_and_its_count_is_the_layers():
     layouts = convolution_layouts(text)
     assert set(layouts) == {NHWC}
     assert 2 * 2 <= sum(layouts.values()) <= 3 * 2  # forward, input and weight gradients (the first input's may go)
+
+
+@pytest.mark.parametrize("steps", [6, 12])
+def test_a_loop_step_costs_its_matvec_and_the_whole_run_counts_every_step(steps):
+    """XLA's analysis counts a loop's body once; loop_steps and trip_cost against the closed form 2 n^2 a step."""
+    from secondorder.compiled import loop_steps, trip_cost
+
+    n = 64
+
+    def f(ws, v):
+        return jax.lax.scan(lambda v, w: (jnp.tanh(w @ v), None), v, ws)[0].sum()
+
+    compiled = jax.jit(f).lower(jnp.ones((steps, n, n)), jnp.ones(n)).compile()
+    (step,) = loop_steps(compiled)
+    assert step["trip_count"] == steps
+    assert 2 * n * n <= step["flops"] <= 2 * n * n + 4  # the matvec, and the loop counter's add and compare
+    assert step["transcendentals"] == n  # one tanh a unit
+    assert step["bytes_accessed"] >= 4 * n * n  # the step's weights are read at least once
+    assert 1 <= step["kernels"] <= 8
+    once = compiled_cost(compiled)  # XLA's own: the step once, whatever the trip count
+    assert once["flops"] < 2 * step["flops"]
+    whole = trip_cost(compiled)
+    assert whole["flops"] == pytest.approx(once["flops"] + (steps - 1) * step["flops"])
+    assert whole["transcendentals"] == steps * n
+
+
+def test_a_program_without_loops_has_no_steps_and_its_own_cost():
+    from secondorder.compiled import loop_steps, trip_cost
+
+    compiled = jax.jit(lambda a, b: a @ b).lower(jnp.ones((8, 32)), jnp.ones((32, 16))).compile()
+    assert loop_steps(compiled) == []
+    assert trip_cost(compiled)["flops"] == 2 * 8 * 16 * 32
