@@ -243,6 +243,31 @@ def peer_lines(run_dir: str | Path) -> list[str]:
     return lines
 
 
+def program_lines(run_dir: str | Path) -> list[str]:
+    """The noise-free cost of README's per-layer table (hvp_bench.programs' per_layer.csv): kernels per loop
+    step, flops and bytes per layer, each with its ratio to the same formulation's gradient."""
+    run_dir = Path(run_dir)
+    table = pd.read_csv(run_dir / "per_layer.csv")
+    meta = json.loads((run_dir / "meta.json").read_text())
+    config, env = meta["config"], meta["environment"]
+    variants = list(dict.fromkeys(table["variant"]))
+
+    def cell(row) -> str:
+        return " · ".join(f"{row[c]:.0f} ({row[c + '_over_gradient']:.2f}×)"
+                          for c in ("kernels_per_step", "flops_per_layer", "bytes_per_layer"))
+
+    lines = [f"Per layer, from the compiled programs (`{run_dir.as_posix()}`: jax {env.get('jax')}, width "
+             f"{config['width']}, {config['dtype']}, compiled at {config['depths'][0]} and {config['depths'][1]} "
+             f"layers; commit {env.get('git_commit', '')[:7]}). Each cell: kernels per loop step · flops per layer · "
+             "bytes accessed per layer, each (in brackets) over the same formulation's gradient:", "",
+             "| method | " + " | ".join(f"`{v}`" for v in variants) + " |", "|---|" + "---|" * len(variants)]
+    for method, name in _rows():
+        rows = [table[(table["variant"] == v) & (table["method"] == method)] for v in variants]
+        if all(len(r) for r in rows):
+            lines.append(f"| {name} | " + " | ".join(cell(r.iloc[0]) for r in rows) + " |")
+    return lines
+
+
 def pytree_lines(run_dir: str | Path) -> list[str]:
     """What the parameters as a pytree cost against one flat vector, paired in the same rounds
     (pytree_over_flat.csv, hvp_bench.paired), at the deepest depth of the run."""
