@@ -27,10 +27,23 @@ from pathlib import Path
 BLOCK = re.compile(r"(<!-- headlines:(\w+)(?:\.(\w+))? (\S+) -->\n)(.*?)(\n?<!-- /headlines -->)", re.S)
 
 
+HAND_CORRECTED = "provenance corrected by hand after the run"
+"""What a page says beside every figure of a run whose meta.json carries a `provenance_note`."""
+
+
+def hand_corrected(run_dir: str | Path) -> bool:
+    """Whether the run's meta.json provenance was corrected by hand (it carries a `provenance_note`)."""
+    path = Path(run_dir) / "meta.json"
+    return path.is_file() and "provenance_note" in json.loads(path.read_text())
+
+
 def lines_for(package: str, function: str | None, run_dir: str, root: Path) -> list[str]:
-    """What `package.headlines.function` writes for `run_dir` (relative to `root`)."""
+    """What `package.headlines.function` writes for `run_dir` (relative to `root`), marked where the
+    run's provenance was corrected by hand."""
     module = importlib.import_module(f"{package}.headlines")
     lines = getattr(module, function or "headline_lines")(root / run_dir)
+    if hand_corrected(root / run_dir):
+        lines = [*lines, "", f"(`{run_dir}`: {HAND_CORRECTED}; its meta.json's `provenance_note` says how.)"]
     return [line.replace(str(root / run_dir), run_dir) for line in lines]
 
 

@@ -24,17 +24,10 @@ from pathlib import Path
 import pandas as pd
 
 from hvp_bench.config import TASK_METHODS
-from hvp_bench.words import label
-
-ROUTES = {"hessian_then_hvp": "(1) build the Hessian, then multiply",
-          "naive_hvp": "(2) multiply a Hessian you already have",
-          "hvp_rev_rev": "(3) autodiff HVP, no Hessian (reverse-over-reverse)"}
-
-
-def _time(seconds: float) -> str:
-    """3 significant digits in ms below a second, in s above."""
-    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
-
+from hvp_bench.words import duration, label
+# Rendered as hvp_bench.<name> in the pages: the cost tables live in their own module.
+from hvp_bench.cost_headlines import (PER_LAYER_METHODS, method_rows, own_gradient_lines, program_lines,  # noqa: F401
+                                      variant_row)
 
 def headline_lines(run_dir: str | Path) -> list[str]:
     """Median time per call of the task's three routes at the shallowest and deepest depth."""
@@ -50,11 +43,29 @@ def headline_lines(run_dir: str | Path) -> list[str]:
              + "):", ""]
     at = {m: rows[rows["method"] == m].set_index("depth")["median_s"] for m in TASK_METHODS}
     for method in TASK_METHODS:
-        lines.append(f"- {ROUTES[method]}: {_time(at[method][low])} → {_time(at[method][high])} "
+        lines.append(f"- {label(method)}: {duration(at[method][low])} → {duration(at[method][high])} "
                      f"({at[method][high] / at[method][low]:.0f}× for {high / low:.0f}× the depth)")
-    dense, autodiff = at["hessian_then_hvp"][high], at["hvp_rev_rev"][high]
-    lines += ["", f"At {high} layers, building the Hessian once costs as much as {dense / autodiff:.0f} autodiff HVPs."]
+    lines += ["", _dense_over_hvp(run_dir, high)]
     return lines
+
+
+def _dense_over_hvp(run_dir: Path, depth: int) -> str:
+    """Building the Hessian over one autodiff HVP at `depth`: two digits, the repeats' range, and what ran."""
+    runs = pd.read_csv(run_dir / "runs.csv")
+    runs = runs[(runs["variant"] == "scan") & (runs["status"] == "ok") & (runs["depth"] == depth)]
+    runs = runs.assign(repeat=runs["repeat"] if "repeat" in runs else 0)
+    medians = runs.groupby(["repeat", "method"])["time_s"].median().unstack()
+    ratios = (medians["hessian_then_hvp"] / medians["hvp_rev_rev"]).sort_values()
+    dead = not runs[runs["method"] == "hvp_rev_rev"]["nonzero"].astype(bool).any()
+    forms = runs.groupby("method")["gelu"].first() if "gelu" in runs else None
+    text = (f"At {depth} layers, building the Hessian once costs as much as about {float(f'{ratios.median():.2g}'):.0f} "
+            f"autodiff HVPs (the median of {len(ratios)} repeats' ratios of medians"
+            + (f", which range from {ratios.iloc[0]:.0f} to {ratios.iloc[-1]:.0f}" if len(ratios) > 1 else "") + ")")
+    notes = ["the network's output is all zero there"] if dead else []
+    if forms is not None and forms["hessian_then_hvp"] != forms["hvp_rev_rev"]:
+        notes.append(f"the Hessian is built with the GELU's {forms['hessian_then_hvp']} form, the HVP runs its "
+                     f"{forms['hvp_rev_rev']} form: the same function, written two ways")
+    return text + ("; " + "; ".join(notes) if notes else "") + "."
 
 
 def duration_lines(runs_root: str | Path) -> list[str]:
@@ -77,10 +88,6 @@ def duration_lines(runs_root: str | Path) -> list[str]:
             f"{clock(seconds[-1])}, the whole command; `{runs_root.as_posix()}`)."]
 
 
-PER_LAYER_METHODS = ("hvp_fwd_rev", "hvp_rev_rev", "hvp_rev_fwd", "hvp_linearized_apply", "hvp_by_hand", "gradient")
-"""The rows of the per-layer tables, in order; each named by hvp_bench.words.label."""
-
-
 def _sig(value: float) -> str:
     """3 significant digits, never in exponent form: 0.0691, 0.700, 6.46, 17.0, 315, 1162."""
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:#.3g}"
@@ -90,22 +97,12 @@ def _interval(median: float, lo: float, hi: float) -> str:
     return f"{_sig(median)}× [{_sig(lo)}, {_sig(hi)}]"
 
 
-def _rows() -> list[tuple[str, str]]:
-    return [(method, label(method)) for method in PER_LAYER_METHODS]
-
-
-def _row(costs: pd.DataFrame, variant: str, method: str):
-    """The variants.csv row of (variant, method), or None."""
-    rows = costs[(costs["variant"] == variant) & (costs["method"] == method)]
-    return rows.iloc[0] if len(rows) else None
-
-
 def _compared(costs: pd.DataFrame):
     """(method, its row name, variant) of PER_LAYER_METHODS in `costs`, the reference gradient
     (the run's fastest, 1 by definition) left out."""
     reference = costs["best_gradient_variant"].iloc[0]
-    return [(m, name, v) for m, name in _rows() for v in dict.fromkeys(costs["variant"])
-            if not (m == "gradient" and v == reference) and _row(costs, v, m) is not None]
+    return [(m, name, v) for m, name in method_rows() for v in dict.fromkeys(costs["variant"])
+            if not (m == "gradient" and v == reference) and variant_row(costs, v, m) is not None]
 
 
 def per_layer_interval(row) -> tuple[float, float, float]:
@@ -123,13 +120,13 @@ def per_layer_lines(run_dir: str | Path) -> list[str]:
     meta = json.loads((run_dir / "meta.json").read_text())
     config, env = meta["config"], meta["environment"]
     task, tuned = config["variants"][:2]
-    best = _row(costs, costs["best_gradient_variant"].iloc[0], "gradient")
+    best = variant_row(costs, costs["best_gradient_variant"].iloc[0], "gradient")
     flagged = []
 
     def cell(variant: str, method: str) -> str:
         if variant == best.variant and method == "gradient":
             return "1 (the reference)"
-        row = _row(costs, variant, method)
+        row = variant_row(costs, variant, method)
         if row.status != "ok" or row.ratio_status != "ok":
             flagged.append(f"{method} ({variant}): {row.ratio_status}")
             return _interval(*per_layer_interval(row)) + " †"
@@ -140,7 +137,7 @@ def per_layer_lines(run_dir: str | Path) -> list[str]:
              f"{min(config['depths'])} to {max(config['depths'])} layers, {config['repeats']} repeats of "
              f"{config['num_runs']} timed calls):", "",
              f"| method | the homework's formulation (`{task}`) | tuned (`{tuned}`) |", "|---|---|---|"]
-    lines += [f"| {name} | {cell(task, method)} | {cell(tuned, method)} |" for method, name in _rows()
+    lines += [f"| {name} | {cell(task, method)} | {cell(tuned, method)} |" for method, name in method_rows()
               if method in set(costs["method"])]
     lines += ["", f"Each entry: the median over the repeats of that repeat's per-layer cost (a Theil-Sen slope over "
                   f"the depths) over the run's fastest gradient ({best.per_layer_s * 1e9:.0f} ns a layer, "
@@ -167,7 +164,7 @@ def depth_range_lines(run_dir: str | Path, alive_run: str = "bench_per_layer_cpu
              "| method | formulation | 50-1000 layers | alive range | intervals overlap |", "|---|---|---|---|---|"]
     overlap, pairs = 0, _compared(alive)
     for method, name, variant in pairs:
-        a, b = (per_layer_interval(_row(t, variant, method)) for t in (deep, alive))
+        a, b = (per_layer_interval(variant_row(t, variant, method)) for t in (deep, alive))
         agree = a[1] <= b[2] and b[1] <= a[2]
         overlap += agree
         lines.append(f"| {name} | `{variant}` | {_interval(*a)} | {_interval(*b)} | {'yes' if agree else '**no**'} |")
@@ -184,9 +181,9 @@ def rerun_lines(run_dir: str | Path, original: str = "bench_per_layer_cpu") -> l
     session = meta["sessions"][0]
     rows, inside = [], 0
     for method, name, variant in _compared(first):
-        if (again_row := _row(again, variant, method)) is None:
+        if (again_row := variant_row(again, variant, method)) is None:
             continue
-        (_, lo, hi), (median, _, _) = per_layer_interval(_row(first, variant, method)), per_layer_interval(again_row)
+        (_, lo, hi), (median, _, _) = per_layer_interval(variant_row(first, variant, method)), per_layer_interval(again_row)
         ok = lo <= median <= hi
         inside += ok
         rows.append(f"| {name} | `{variant}` | {_sig(lo)}-{_sig(hi)} | {_sig(median)}× | {'yes' if ok else '**no**'} |")
@@ -243,31 +240,6 @@ def peer_lines(run_dir: str | Path) -> list[str]:
     return lines
 
 
-def program_lines(run_dir: str | Path) -> list[str]:
-    """The noise-free cost of README's per-layer table (hvp_bench.programs' per_layer.csv): kernels per loop
-    step, flops and bytes per layer, each with its ratio to the same formulation's gradient."""
-    run_dir = Path(run_dir)
-    table = pd.read_csv(run_dir / "per_layer.csv")
-    meta = json.loads((run_dir / "meta.json").read_text())
-    config, env = meta["config"], meta["environment"]
-    variants = list(dict.fromkeys(table["variant"]))
-
-    def cell(row) -> str:
-        return " · ".join(f"{row[c]:.0f} ({row[c + '_over_gradient']:.2f}×)"
-                          for c in ("kernels_per_step", "flops_per_layer", "bytes_per_layer"))
-
-    lines = [f"Per layer, from the compiled programs (`{run_dir.as_posix()}`: jax {env.get('jax')}, width "
-             f"{config['width']}, {config['dtype']}, compiled at {config['depths'][0]} and {config['depths'][1]} "
-             f"layers; commit {env.get('git_commit', '')[:7]}). Each cell: kernels per loop step · flops per layer · "
-             "bytes accessed per layer, each (in brackets) over the same formulation's gradient:", "",
-             "| method | " + " | ".join(f"`{v}`" for v in variants) + " |", "|---|" + "---|" * len(variants)]
-    for method, name in _rows():
-        rows = [table[(table["variant"] == v) & (table["method"] == method)] for v in variants]
-        if all(len(r) for r in rows):
-            lines.append(f"| {name} | " + " | ".join(cell(r.iloc[0]) for r in rows) + " |")
-    return lines
-
-
 def pytree_lines(run_dir: str | Path) -> list[str]:
     """What the parameters as a pytree cost against one flat vector, paired in the same rounds
     (pytree_over_flat.csv, hvp_bench.paired), at the deepest depth of the run."""
@@ -284,7 +256,7 @@ def pytree_lines(run_dir: str | Path) -> list[str]:
              f"{config['num_runs']} shuffled rounds; commit {env.get('git_commit', '')[:7]}):", "",
              f"| method | pytree / flat, median over rounds [{level} bootstrap CI] | range of the repeats' medians |",
              "|---|---|---|"]
-    for method, name in _rows():
+    for method, name in method_rows():
         if method in rows.index:
             r = rows.loc[method]
             lines.append(f"| {name} | {r.ratio:.3f} [{r.lo:.3f}, {r.hi:.3f}] | {r.rep_min:.3f}-{r.rep_max:.3f} |")

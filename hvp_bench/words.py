@@ -110,3 +110,8 @@ def ms(seconds: float) -> str:
     value = round(value, decimals)  # may carry to the next power of ten: 9.996 -> 10.0
     decimals = 2 - int(np.floor(np.log10(value)))
     return f"{value:.{max(decimals, 0)}f}"
+
+
+def duration(seconds: float) -> str:
+    """A time with its unit, 3 significant digits: "0.312 ms", "58.5 ms", "3.48 s" (ms below a second)."""
+    return f"{ms(seconds)} ms" if seconds < 1 else f"{ms(seconds / 1e3)} s"

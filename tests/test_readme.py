@@ -93,3 +93,20 @@ def test_the_layout_names_every_module_of_every_package():
         modules = {p.stem for p in path.glob("*.py") if p.stem != "__init__"}
         modules |= {p.name for p in path.iterdir() if (p / "__init__.py").is_file()}
         assert modules <= named, f"README's layout misses {sorted(modules - named)} of {package}/"
+
+
+def test_every_section_that_quotes_a_hand_corrected_run_says_so():
+    """A run whose provenance was corrected by hand (meta.json `provenance_note`) is marked wherever it is quoted."""
+    import re
+
+    from expkit.headlines import HAND_CORRECTED, hand_corrected
+
+    corrected = [d.name for d in sorted((ROOT / "results").iterdir()) if hand_corrected(d)]
+    assert corrected, "expected the hand-corrected GPU runs among the committed results"
+    unmarked = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for section in re.split(r"\n(?=#+ )", page.read_text()):
+            named = [name for name in corrected if re.search(rf"\b{re.escape(name)}\b", section)]
+            if named and HAND_CORRECTED not in section.replace("\n", " "):
+                unmarked.append(f"{page.name}: {section.splitlines()[0][:60]!r} quotes {named}")
+    assert not unmarked, f"say '{HAND_CORRECTED}' in these sections: {unmarked}"

@@ -1,0 +1,76 @@
+"""Tables of what a method costs per layer, for the pages: from the compiled programs, and over each
+formulation's own gradient. Rendered through hvp_bench.headlines (`headlines:hvp_bench.program_lines`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from hvp_bench.words import label
+
+PER_LAYER_METHODS = ("hvp_fwd_rev", "hvp_rev_rev", "hvp_rev_fwd", "hvp_linearized_apply", "hvp_by_hand", "gradient")
+"""The rows of the per-layer tables, in order; each named by hvp_bench.words.label."""
+
+
+def method_rows() -> list[tuple[str, str]]:
+    return [(method, label(method)) for method in PER_LAYER_METHODS]
+
+
+def variant_row(costs: pd.DataFrame, variant: str, method: str):
+    """The variants.csv row of (variant, method), or None."""
+    rows = costs[(costs["variant"] == variant) & (costs["method"] == method)]
+    return rows.iloc[0] if len(rows) else None
+
+
+def program_lines(run_dir: str | Path) -> list[str]:
+    """The noise-free cost of README's per-layer table (hvp_bench.programs' per_layer.csv): kernels per loop
+    step, flops and bytes per layer, each with its ratio to the same formulation's gradient."""
+    run_dir = Path(run_dir)
+    table = pd.read_csv(run_dir / "per_layer.csv")
+    meta = json.loads((run_dir / "meta.json").read_text())
+    config, env = meta["config"], meta["environment"]
+    variants = list(dict.fromkeys(table["variant"]))
+
+    def cell(row) -> str:
+        return " · ".join(f"{row[c]:.0f} ({row[c + '_over_gradient']:.2f}×)"
+                          for c in ("kernels_per_step", "flops_per_layer", "bytes_per_layer"))
+
+    lines = [f"Per layer, from the compiled programs (`{run_dir.as_posix()}`: jax {env.get('jax')}, width "
+             f"{config['width']}, {config['dtype']}, compiled at {config['depths'][0]} and {config['depths'][1]} "
+             f"layers; commit {env.get('git_commit', '')[:7]}). Each cell: kernels per loop step · flops per layer · "
+             "bytes accessed per layer, each (in brackets) over the same formulation's gradient:", "",
+             "| method | " + " | ".join(f"`{v}`" for v in variants) + " |", "|---|" + "---|" * len(variants)]
+    for method, name in method_rows():
+        rows = [table[(table["variant"] == v) & (table["method"] == method)] for v in variants]
+        if all(len(r) for r in rows):
+            lines.append(f"| {name} | " + " | ".join(cell(r.iloc[0]) for r in rows) + " |")
+    return lines
+
+
+def _two(value: float) -> str:
+    """2 significant digits, trailing zeros kept: 0.60, 1.4, 2.0, 12."""
+    return f"{value:.0f}" if abs(value) >= 10 else f"{value:#.2g}"
+
+
+def own_gradient_lines(run_dir: str | Path) -> list[str]:
+    """Each formulation's HVPs per layer over its own gradient (variants.csv): the like-for-like ratio,
+    with bounds from the two slopes' own 95% CIs (the bootstrap replicates are not kept, so no joint CI)."""
+    run_dir = Path(run_dir)
+    costs = pd.read_csv(run_dir / "variants.csv")
+    env = json.loads((run_dir / "meta.json").read_text())["environment"]
+    methods = [m for m in ("hvp_fwd_rev", "hvp_rev_rev") if m in set(costs["method"])]
+    lines = [f"Per extra layer over the same formulation's gradient (`{run_dir.as_posix()}`, {env.get('device')}; "
+             "in brackets: bounds from the two slopes' own 95% CIs, lowest over highest and back):", "",
+             "| formulation | " + " | ".join(label(m) for m in methods) + " |", "|---|" + "---|" * len(methods)]
+    for variant in dict.fromkeys(costs["variant"]):
+        gradient = variant_row(costs, variant, "gradient")
+        rows = [variant_row(costs, variant, m) for m in methods]
+        if gradient is None or any(r is None for r in rows):
+            continue
+        cells = [f"{_two(r.per_layer_s / gradient.per_layer_s)}× [{_two(r.lo / gradient.hi)}, "
+                 f"{_two(r.hi / gradient.lo)}]" for r in rows]
+        lines.append(f"| `{variant}` | " + " | ".join(cells) + " |")
+    return lines
