@@ -69,6 +69,8 @@ DRIVER_RUNS = {
                        "what an HVP costs on a ResNet, a ViT, a GPT-style decoder and a wide MLP (docs/hvp_models.md)"),
     "hvp_programs_cpu": ("`hvp-programs --config configs/hvp_programs.toml`",
                          "kernels per loop step, flops and bytes per layer of README's per-layer table (docs/speed.md)"),
+    "xla_cpu_tanh_jvp": ("`hvp-xla-fault --config configs/xla_cpu_tanh_jvp.toml`",
+                         "the XLA:CPU fault's impact: vmapped HVPs and dense Hessians against a long-double witness"),
     "hvp_models_programs_cpu": ("`hvp-models --config configs/hvp_models_programs.toml`",
                                 "the same models' compiled programs: transposes, bytes, convolution layouts"),
 }

@@ -15,7 +15,7 @@ import pytest
 
 from tests.helpers.cli_runs import run_in_process, snapshot
 from tests.helpers.tiny_configs import (BLOCKS, CURVATURE, CURVATURE_TRAINED, DENSITY, HORIZON, HVP, HVP_MODELS,
-                                        HVP_PROGRAMS, LR_META, TRAINING, XTRACE_BIAS)
+                                        HVP_PROGRAMS, LR_META, TRAINING, XLA_FAULT, XTRACE_BIAS)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,12 +26,13 @@ def _cli(name: str):
     from curvature.xtrace_bias import cli as xtrace_bias
     from hvp_bench.cli import run as hvp
     from hvp_bench.programs import cli as hvp_programs
+    from hvp_bench.xla_fault import cli as xla_fault
     from hvp_models.study import cli as hvp_models
     from lr_meta.run import cli as lr_meta
 
     return {"hvp": hvp, "lr_meta": lr_meta, "curvature": curvature, "curvature_density": curvature_density,
             "xtrace_bias": xtrace_bias, "blocks": blocks, "hvp_models": hvp_models,
-            "hvp_programs": hvp_programs}[name]
+            "hvp_programs": hvp_programs, "xla_fault": xla_fault}[name]
 
 
 # runner id -> (console command's module, config text, the log a kill cuts, its row key,
@@ -50,6 +51,7 @@ RUNNERS = {
     "curvature-blocks": ("blocks", BLOCKS, "times.csv", ["depth", "route", "setup", "run"], True),
     "hvp-models": ("hvp_models", HVP_MODELS, "rounds.csv", ["model", "batch", "repeat", "round", "method"], False),
     "hvp-programs": ("hvp_programs", HVP_PROGRAMS, "programs.csv", ["variant", "method", "depth"], False),
+    "hvp-xla-fault": ("xla_fault", XLA_FAULT, "deep.csv", ["depth", "gelu", "route"], True),
 }
 
 

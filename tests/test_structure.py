@@ -236,7 +236,7 @@ def help_examples() -> list[tuple[str, list[str]]]:
 
 def test_every_command_with_a_config_shows_examples():
     assert {c for c, _ in help_examples()} == {"hvp-run", "hvp-bench", "lr-meta", "curvature", "curvature-blocks", "curvature-density",
-                                                  "curvature-xtrace-bias", "hvp-models", "hvp-programs"}
+                                                  "curvature-xtrace-bias", "hvp-models", "hvp-programs", "hvp-xla-fault"}
 
 
 @pytest.mark.parametrize("command, argv", help_examples(), ids=lambda x: x if isinstance(x, str) else " ".join(x))

@@ -149,6 +149,11 @@ methods = ["gradient", "hvp_fwd_rev", "hvp_rev_rev", "hvp_block"]
 mlp_width = 4
 mlp_depth = 2
 """
+XLA_FAULT = """
+name = "tiny_xla_fault"
+depths = [6, 9]
+dense_depths = [3]
+"""
 HVP_PROGRAMS = """
 name = "tiny_hvp_programs"
 variants = ["scan", "scan-fused"]

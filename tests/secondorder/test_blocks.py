@@ -5,7 +5,7 @@ XLA:CPU gets the vmapped derivatives of the tanh-form GELU wrong on saturated un
 at 250 layers and not finite at 500, and `jax.hessian` of a dead network returned
 entries of 1e-6 where the Hessian is 0. The suite forms blocks and dense Hessians in the
 logistic form of the same GELU (`MLP.vmap_safe`); these tests hold it to
-tests/helpers/long_double.py, which shares no code with secondorder.
+hvp_bench/long_double.py, which shares no code with secondorder.
 """
 
 import jax
@@ -18,7 +18,7 @@ from secondorder.model import MLP
 from secondorder.operators import hessian_operator
 from secondorder.products import calculate_hessian, hvp_fwd_rev
 from secondorder.sizes import layer_sizes_for
-from tests.helpers.long_double import mlp_hvp, relative_error
+from hvp_bench.long_double import mlp_hvp, relative_error
 
 pytestmark = pytest.mark.usefixtures("x64")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from secondorder.layers import _A, _C, LayerSpec, gelu, gelu_derivatives, layer, outer, product, product_t
-from tests.helpers.long_double import LD, gelu_stable, gelu_tanh
+from hvp_bench.long_double import LD, gelu_stable, gelu_tanh
 
 pytestmark = pytest.mark.usefixtures("x64")
 
