@@ -35,9 +35,10 @@ class XlaFaultConfig(Config):
     name: str = key("xla_cpu_tanh_jvp", name=True)
     depths: tuple[int, ...] = key((64, 250, 500, 1000), ge=1, nonempty=True, distinct=True)  # the deep network
     dense_depths: tuple[int, ...] = key((20, 50), ge=1, distinct=True)  # the homework's network, dense Hessian
+    seed: int = key(0, ge=0)  # the weights' key; the vectors' is seed + 1
 
 
-def deep_rows(depth: int) -> list[dict]:
+def deep_rows(depth: int, seed: int = 0) -> list[dict]:
     """DEEP rows at `depth`: single and vmapped HVPs in both GELU forms, central differences, against the witness."""
     import jax
     import jax.numpy as jnp
@@ -49,10 +50,10 @@ def deep_rows(depth: int) -> list[dict]:
 
     rows = []
     for gelu in ("tanh", "logistic"):
-        model = MLP(jax.random.PRNGKey(0), layer_sizes_for(depth, 16, 16, 1), form="scan", init="fan_in",
+        model = MLP(jax.random.PRNGKey(seed), layer_sizes_for(depth, 16, 16, 1), form="scan", init="fan_in",
                     init_scale=1.55, dtype=jnp.float64, layer={"activation": gelu})
         params, inputs = model.get_params(), model.inputs()
-        vectors = jax.random.rademacher(jax.random.PRNGKey(1), (4, model.num_params), dtype=jnp.float64)
+        vectors = jax.random.rademacher(jax.random.PRNGKey(seed + 1), (4, model.num_params), dtype=jnp.float64)
         if gelu == "tanh":  # the witness is the tanh form in long double
             want = mlp_hvp(np.asarray(params), np.asarray(vectors), model.layer_sizes, np.asarray(inputs))
         one = jax.jit(lambda v: hvp_fwd_rev(model.loss, params, v))
@@ -85,7 +86,7 @@ def _preactivations(model, params) -> list:
     return out
 
 
-def dense_rows(depth: int) -> list[dict]:
+def dense_rows(depth: int, seed: int = 0) -> list[dict]:
     """DENSE rows at `depth`: the largest entry of jax.hessian in both forms, of a single HVP and of the witness."""
     import jax
     import jax.numpy as jnp
@@ -95,9 +96,9 @@ def dense_rows(depth: int) -> list[dict]:
     from secondorder.products import hvp_fwd_rev
     from secondorder.sizes import layer_sizes_for
 
-    model = MLP(jax.random.PRNGKey(0), layer_sizes_for(depth, 4, 4, 1), form="scan", dtype=jnp.float64)
+    model = MLP(jax.random.PRNGKey(seed), layer_sizes_for(depth, 4, 4, 1), form="scan", dtype=jnp.float64)
     params = model.get_params()
-    vectors = jax.random.normal(jax.random.PRNGKey(1), (2, model.num_params), jnp.float64)
+    vectors = jax.random.normal(jax.random.PRNGKey(seed + 1), (2, model.num_params), jnp.float64)
     witness = mlp_hvp(np.asarray(params), np.asarray(vectors), model.layer_sizes, np.asarray(model.inputs()))
     single = np.asarray(jax.jit(lambda v: hvp_fwd_rev(model.loss, params, v))(vectors[0]))
     rows = []
@@ -125,7 +126,8 @@ class XlaFaultStudy:
 
     def measure(self, unit: Unit, out_dir: Path) -> dict:
         part, depth = unit.key.split("/")
-        return {"deep.csv": deep_rows(int(depth))} if part == "deep" else {"dense.csv": dense_rows(int(depth))}
+        rows = (deep_rows if part == "deep" else dense_rows)(int(depth), self.config.seed)
+        return {f"{part}.csv": rows}
 
     def derive(self, out_dir: Path) -> None:
         """Nothing beyond the two tables: docs/xla_cpu_tanh_jvp.md quotes them."""

@@ -151,7 +151,7 @@ mlp_depth = 2
 """
 XLA_FAULT = """
 name = "tiny_xla_fault"
-depths = [6, 9]
+depths = [4, 6, 9]
 dense_depths = [3]
 """
 HVP_PROGRAMS = """
