@@ -69,6 +69,10 @@ def write_bench_tables(run_dir: str | Path, n_boot: int = 2000) -> str:
         best = variant_study.best_per_method(costs)
         write_csv_atomic(run_dir / "variants.csv", costs)
         write_csv_atomic(run_dir / "best_variants.csv", best)
+        own = paired.per_layer_over_own_gradient(all_runs, n_boot=n_boot)  # README's per-layer table
+        write_csv_atomic(run_dir / paired.OWN_GRADIENT, own)
+        text += _show("per extra layer over the same variant's gradient, paired in the rounds (95% percentile "
+                      "bootstrap over repeats and rounds)", own.set_index(["method", "variant"]).drop(columns="level"))
         text += _show("per extra layer and vector, every variant; ratio: over the best gradient (95% CIs)",
                       costs.set_index(["method", "variant"]).sort_index().drop(columns="best_gradient_variant"))
         text += _show("the best variant of each method", best.set_index("method"))

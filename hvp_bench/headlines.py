@@ -26,8 +26,8 @@ import pandas as pd
 from hvp_bench.config import TASK_METHODS
 from hvp_bench.words import duration, label
 # Rendered as hvp_bench.<name> in the pages: the cost tables live in their own module.
-from hvp_bench.cost_headlines import (PER_LAYER_METHODS, method_rows, own_gradient_lines, program_lines,  # noqa: F401
-                                      variant_row)
+from hvp_bench.cost_headlines import PER_LAYER_METHODS, method_rows, own_gradient_lines, program_lines  # noqa: F401
+from hvp_bench.per_layer_headlines import depth_range_lines, per_layer_lines, rerun_lines  # noqa: F401
 
 def headline_lines(run_dir: str | Path) -> list[str]:
     """Median time per call of the task's three routes at the shallowest and deepest depth."""
@@ -95,104 +95,6 @@ def _sig(value: float) -> str:
 
 def _interval(median: float, lo: float, hi: float) -> str:
     return f"{_sig(median)}× [{_sig(lo)}, {_sig(hi)}]"
-
-
-def _compared(costs: pd.DataFrame):
-    """(method, its row name, variant) of PER_LAYER_METHODS in `costs`, the reference gradient
-    (the run's fastest, 1 by definition) left out."""
-    reference = costs["best_gradient_variant"].iloc[0]
-    return [(m, name, v) for m, name in method_rows() for v in dict.fromkeys(costs["variant"])
-            if not (m == "gradient" and v == reference) and variant_row(costs, v, m) is not None]
-
-
-def per_layer_interval(row) -> tuple[float, float, float]:
-    """(median over repeats, lo, hi) of a variants.csv row's ratio: [lo, hi] is the 95% CI
-    widened, where needed, to hold every repeat's own estimate."""
-    return (float(row.ratio_rep_median), float(min(row.ratio_lo, row.ratio_rep_min)),
-            float(max(row.ratio_hi, row.ratio_rep_max)))
-
-
-def per_layer_lines(run_dir: str | Path) -> list[str]:
-    """The per-layer cost of every HVP in gradients, in the homework's formulation and the
-    tuned one, from a repeated study's variants.csv (configs/bench_per_layer.toml)."""
-    run_dir = Path(run_dir)
-    costs = pd.read_csv(run_dir / "variants.csv")
-    meta = json.loads((run_dir / "meta.json").read_text())
-    config, env = meta["config"], meta["environment"]
-    task, tuned = config["variants"][:2]
-    best = variant_row(costs, costs["best_gradient_variant"].iloc[0], "gradient")
-    flagged = []
-
-    def cell(variant: str, method: str) -> str:
-        if variant == best.variant and method == "gradient":
-            return "1 (the reference)"
-        row = variant_row(costs, variant, method)
-        if row.status != "ok" or row.ratio_status != "ok":
-            flagged.append(f"{method} ({variant}): {row.ratio_status}")
-            return _interval(*per_layer_interval(row)) + " †"
-        return _interval(*per_layer_interval(row))
-
-    lines = [f"Per extra layer, in gradients (`{run_dir.as_posix()}`: {env.get('cpu_count')}-core {env.get('cpu')}, "
-             f"jax {env.get('jax')}, width {config['width']}, {config['dtype']}, {len(config['depths'])} depths from "
-             f"{min(config['depths'])} to {max(config['depths'])} layers, {config['repeats']} repeats of "
-             f"{config['num_runs']} timed calls):", "",
-             f"| method | the homework's formulation (`{task}`) | tuned (`{tuned}`) |", "|---|---|---|"]
-    lines += [f"| {name} | {cell(task, method)} | {cell(tuned, method)} |" for method, name in method_rows()
-              if method in set(costs["method"])]
-    lines += ["", f"Each entry: the median over the repeats of that repeat's per-layer cost (a Theil-Sen slope over "
-                  f"the depths) over the run's fastest gradient ({best.per_layer_s * 1e9:.0f} ns a layer, "
-                  f"`{best.variant}`); in brackets the 95% CI of a bootstrap over repeats and runs, widened where "
-                  f"needed to hold every repeat's own estimate."]
-    if flagged:
-        lines += ["", "† flagged, not a headline: " + "; ".join(flagged) + "."]
-    return lines
-
-
-def depth_range_lines(run_dir: str | Path, alive_run: str = "bench_per_layer_cpu") -> list[str]:
-    """The per-layer table of a study over 50-1000 layers (configs/bench_per_layer_deep.toml),
-    dead depths included, beside the same study over depths where the network is alive
-    (the sibling directory `alive_run`): do the two ranges give the same figures?"""
-    run_dir = Path(run_dir)
-    deep, alive = (pd.read_csv(d / "variants.csv") for d in (run_dir, run_dir.parent / alive_run))
-    meta = json.loads((run_dir / "meta.json").read_text())
-    depths = meta["config"]["depths"]
-    first_dead = deep["first_dead"].dropna()
-    lines = [f"Per extra layer, in gradients, fitted over {len(depths)} depths from {min(depths)} to {max(depths)} "
-             f"layers (`{run_dir.as_posix()}`; the output is all zero from {int(first_dead.min())} layers on) "
-             f"beside the alive range (`{run_dir.parent.name}/{alive_run}`), each the median over "
-             f"{meta['config']['repeats']} repeats [95% CI widened to every repeat]:", "",
-             "| method | formulation | 50-1000 layers | alive range | intervals overlap |", "|---|---|---|---|---|"]
-    overlap, pairs = 0, _compared(alive)
-    for method, name, variant in pairs:
-        a, b = (per_layer_interval(variant_row(t, variant, method)) for t in (deep, alive))
-        agree = a[1] <= b[2] and b[1] <= a[2]
-        overlap += agree
-        lines.append(f"| {name} | `{variant}` | {_interval(*a)} | {_interval(*b)} | {'yes' if agree else '**no**'} |")
-    lines += ["", f"The intervals of the two ranges overlap for {overlap} of {len(pairs)} (method, formulation) pairs."]
-    return lines
-
-
-def rerun_lines(run_dir: str | Path, original: str = "bench_per_layer_cpu") -> list[str]:
-    """A sceptic's check: a second run of a repeated study, from a fresh clone, against the
-    intervals quoted from the first (the sibling directory `original`)."""
-    run_dir = Path(run_dir)
-    again, first = (pd.read_csv(d / "variants.csv") for d in (run_dir, run_dir.parent / original))
-    meta = json.loads((run_dir / "meta.json").read_text())
-    session = meta["sessions"][0]
-    rows, inside = [], 0
-    for method, name, variant in _compared(first):
-        if (again_row := variant_row(again, variant, method)) is None:
-            continue
-        (_, lo, hi), (median, _, _) = per_layer_interval(variant_row(first, variant, method)), per_layer_interval(again_row)
-        ok = lo <= median <= hi
-        inside += ok
-        rows.append(f"| {name} | `{variant}` | {_sig(lo)}-{_sig(hi)} | {_sig(median)}× | {'yes' if ok else '**no**'} |")
-    return [f"The same study run again from a fresh clone of the commit {session['git_commit'][:7]}, "
-            f"{meta['config']['repeats']} repeats (`{run_dir.as_posix()}`, load average "
-            f"{session['load_average_at_start'][0]:.1f} at its start): {inside} of {len(rows)} figures land inside "
-            f"the intervals quoted from the first run.", "",
-            "| method | formulation | quoted interval | second run (median over its repeats) | inside |",
-            "|---|---|---|---|---|", *rows]
 
 
 def _verdict(lo: float, hi: float) -> str:

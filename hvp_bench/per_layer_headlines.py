@@ -1,0 +1,130 @@
+"""README's per-layer table and its two checks (a rerun, a wider depth range), for the pages.
+
+Every entry is a method's per-layer cost over the same formulation's gradient, paired in
+the rounds they were timed in (per_layer_own_gradient.csv, which the run's derive step writes
+with hvp_bench.paired.per_layer_over_own_gradient): the median over the repeats, with a 95% percentile bootstrap interval over the
+repeats and the rounds. Digits follow the interval: two significant digits where it is
+wider than ±10% of the median, three otherwise. Rendered through hvp_bench.headlines.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from hvp_bench.cost_headlines import method_rows
+from hvp_bench.paired import OWN_GRADIENT
+
+INTERVAL = "95% percentile bootstrap over repeats and rounds, each method paired with its gradient in the rounds"
+
+
+def own_gradient_costs(run_dir: str | Path) -> pd.DataFrame:
+    """The run's OWN_GRADIENT table; FileNotFoundError saying how to write it."""
+    path = Path(run_dir) / OWN_GRADIENT
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: `hvp-bench --config ... --out {run_dir} --redraw` writes it")
+    return pd.read_csv(path)
+
+
+def _row(costs: pd.DataFrame, variant: str, method: str):
+    rows = costs[(costs["variant"] == variant) & (costs["method"] == method)]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _digits(value: float, wide: bool) -> str:
+    """Two significant digits if `wide`, else three; never an exponent, trailing zeros kept."""
+    digits = 2 if wide else 3
+    return f"{value:.0f}" if abs(value) >= 10 ** digits else f"{value:#.{digits}g}".rstrip(".")
+
+
+def interval_text(row) -> str:
+    """"1.6× [1.1, 2.4]": the ratio and its interval, to the digits its width allows."""
+    wide = max(row.ratio - row.lo, row.hi - row.ratio) > 0.1 * row.ratio
+    return f"{_digits(row.ratio, wide)}× [{_digits(row.lo, wide)}, {_digits(row.hi, wide)}]"
+
+
+def _pairs(costs: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(method, its row name, variant) of every table row the run has."""
+    return [(m, name, v) for m, name in method_rows() for v in dict.fromkeys(costs["variant"])
+            if _row(costs, v, m) is not None]
+
+
+def per_layer_lines(run_dir: str | Path) -> list[str]:
+    """The per-layer cost of every HVP over its own formulation's gradient, in the homework's
+    formulation and the tuned one (configs/bench_per_layer.toml)."""
+    run_dir = Path(run_dir)
+    costs = own_gradient_costs(run_dir)
+    meta = json.loads((run_dir / "meta.json").read_text())
+    config, env = meta["config"], meta["environment"]
+    task, tuned = config["variants"][:2]
+
+    def cell(variant: str, method: str) -> str:
+        if method == "gradient":
+            return "1 (its own reference)"
+        return interval_text(_row(costs, variant, method))
+
+    within = [abs(r.hi - r.ratio) <= 0.25 * r.ratio and abs(r.ratio - r.lo) <= 0.25 * r.ratio
+              for r in costs[costs["variant"] == tuned].itertuples()]
+    lines = [f"Per extra layer, over the same formulation's gradient (`{run_dir.as_posix()}`: {env.get('cpu_count')}-core "
+             f"{env.get('cpu')}, jax {env.get('jax')}, width {config['width']}, {config['dtype']}, {len(config['depths'])} "
+             f"depths from {min(config['depths'])} to {max(config['depths'])} layers, {config['repeats']} repeats of "
+             f"{config['num_runs']} rounds, every method timed in each round):", "",
+             f"| method | the homework's formulation (`{task}`) | tuned (`{tuned}`) |", "|---|---|---|"]
+    lines += [f"| {name} | {cell(task, method)} | {cell(tuned, method)} |" for method, name in method_rows()
+              if method == "gradient" or _row(costs, task, method) is not None]
+    lines += ["", f"Each entry: the median over the repeats of that repeat's per-layer cost (a Theil-Sen slope over the "
+                  f"depths of the median time) over the per-layer cost of its own formulation's gradient; in brackets a {INTERVAL}. "
+                  f"{sum(within)} of {len(within)} of the tuned column's intervals lie within ±25% of their median."]
+    return lines
+
+
+def depth_range_lines(run_dir: str | Path, alive_run: str = "bench_per_layer_cpu") -> list[str]:
+    """The per-layer table of a study over 50-1000 layers (configs/bench_per_layer_deep.toml),
+    dead depths included, beside the same study over depths where the network is alive
+    (the sibling directory `alive_run`): do the two ranges give the same figures?"""
+    run_dir = Path(run_dir)
+    deep, alive = (own_gradient_costs(d) for d in (run_dir, run_dir.parent / alive_run))
+    meta = json.loads((run_dir / "meta.json").read_text())
+    depths = meta["config"]["depths"]
+    first_dead = pd.read_csv(run_dir / "variants.csv")["first_dead"].dropna()
+    lines = [f"Per extra layer over the same formulation's gradient, fitted over {len(depths)} depths from "
+             f"{min(depths)} to {max(depths)} layers (`{run_dir.as_posix()}`; the output is all zero from "
+             f"{int(first_dead.min())} layers on) beside the alive range (`{run_dir.parent.name}/{alive_run}`), each the "
+             f"median over {meta['config']['repeats']} repeats [{INTERVAL}]:", "",
+             "| method | formulation | 50-1000 layers | alive range | intervals overlap |", "|---|---|---|---|---|"]
+    overlap, pairs = 0, _pairs(alive)
+    for method, name, variant in pairs:
+        a, b = _row(deep, variant, method), _row(alive, variant, method)
+        agree = a.lo <= b.hi and b.lo <= a.hi
+        overlap += agree
+        lines.append(f"| {name} | `{variant}` | {interval_text(a)} | {interval_text(b)} | {'yes' if agree else '**no**'} |")
+    lines += ["", f"The intervals of the two ranges overlap for {overlap} of {len(pairs)} (method, formulation) pairs."]
+    return lines
+
+
+def rerun_lines(run_dir: str | Path, original: str = "bench_per_layer_cpu") -> list[str]:
+    """A sceptic's check: a second run of a repeated study, from a fresh clone, against the
+    intervals quoted from the first (the sibling directory `original`)."""
+    run_dir = Path(run_dir)
+    again, first = (own_gradient_costs(d) for d in (run_dir, run_dir.parent / original))
+    meta = json.loads((run_dir / "meta.json").read_text())
+    session = meta["sessions"][0]
+    rows, inside, in_range = [], 0, 0
+    for method, name, variant in _pairs(first):
+        if (again_row := _row(again, variant, method)) is None:
+            continue
+        quoted = _row(first, variant, method)
+        ok = quoted.lo <= again_row.ratio <= quoted.hi
+        inside += ok
+        in_range += quoted.rep_min <= again_row.ratio <= quoted.rep_max
+        rows.append(f"| {name} | `{variant}` | {interval_text(quoted)} | {interval_text(again_row)} | "
+                    f"{'yes' if ok else '**no**'} |")
+    return [f"The same study run again from a fresh clone of the commit {session['git_commit'][:7]}, "
+            f"{meta['config']['repeats']} repeats (`{run_dir.as_posix()}`, load average "
+            f"{session['load_average_at_start'][0]:.1f} at its start): {inside} of {len(rows)} medians land inside the "
+            f"intervals quoted from the first run, and {in_range} of {len(rows)} inside the range of the first run's "
+            "own repeats.", "",
+            "| method | formulation | first run | second run | second run's median inside the first's interval |",
+            "|---|---|---|---|---|", *rows]
