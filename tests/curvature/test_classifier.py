@@ -122,6 +122,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow  # 17 s, a subprocess with 4 host devices; CI time
 def test_the_batch_sharded_loss_gradient_and_products_equal_one_device():
     out = run_on_host_devices(SHARDED, 2)
     assert out.pop("devices") == 2 and out.pop("shards_2") == 2 and out.pop("shards_1") == 1

@@ -124,6 +124,7 @@ def test_wrong_values_are_a_status_exit_3_and_are_measured_again(finished, tmp_p
     assert status == 0 and set(pd.read_csv(out / "cost.csv")["status"]) == {"ok", "skipped"}
 
 
+@pytest.mark.slow  # needs a finished run (34 s)
 def test_a_run_made_with_the_retired_gelu_key_still_resumes_and_another_form_is_refused(finished, tmp_path, capsys):
     config, done = finished
     for value, status in (("logistic", 0), ("tanh", 2)):

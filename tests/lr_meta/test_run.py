@@ -159,6 +159,7 @@ def test_the_long_studies_write_their_results(tmp_path, capsys, text, logs, figu
         assert set(summary["by_horizon"]["8"]) == set(pd.read_csv(out / "results.csv")["schedule"])
 
 
+@pytest.mark.slow  # needs a finished run (12 s); the runner contract checks the same in the quick tier
 def test_an_out_dir_of_another_study_is_refused(finished, capsys):
     _, out = finished
     before = snapshot(out)

@@ -45,6 +45,7 @@ def test_the_quadrature_bound_holds_the_exact_w1_of_each_probe_rule():
         assert exact <= bound < 50 * exact + 1e-3
 
 
+@pytest.mark.slow  # 25 s of separate runs; CI time
 def test_history_and_probe_ranges_equal_separate_runs():
     lam = np.linspace(-1.0, 2.0, 120)
     op = dense_operator(jnp.asarray(_matrix(lam)[0]))
