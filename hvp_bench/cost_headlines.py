@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hvp_bench.words import label
+from hvp_bench.words import label, significant
 
 PER_LAYER_METHODS = ("hvp_fwd_rev", "hvp_rev_rev", "hvp_rev_fwd", "hvp_linearized_apply", "hvp_by_hand", "gradient")
 """The rows of the per-layer tables, in order; each named by hvp_bench.words.label."""
@@ -50,11 +50,6 @@ def program_lines(run_dir: str | Path) -> list[str]:
     return lines
 
 
-def _two(value: float) -> str:
-    """2 significant digits, trailing zeros kept: 0.60, 1.4, 2.0, 12."""
-    return f"{value:.0f}" if abs(value) >= 10 else f"{value:#.2g}"
-
-
 def own_gradient_lines(run_dir: str | Path) -> list[str]:
     """Each formulation's HVPs per layer over its own gradient (variants.csv): the like-for-like ratio,
     with bounds from the two slopes' own 95% CIs (the bootstrap replicates are not kept, so no joint CI)."""
@@ -70,7 +65,7 @@ def own_gradient_lines(run_dir: str | Path) -> list[str]:
         rows = [variant_row(costs, variant, m) for m in methods]
         if gradient is None or any(r is None for r in rows):
             continue
-        cells = [f"{_two(r.per_layer_s / gradient.per_layer_s)}× [{_two(r.lo / gradient.hi)}, "
-                 f"{_two(r.hi / gradient.lo)}]" for r in rows]
+        cells = [f"{significant(r.per_layer_s / gradient.per_layer_s, 2)}× [{significant(r.lo / gradient.hi, 2)}, "
+                 f"{significant(r.hi / gradient.lo, 2)}]" for r in rows]
         lines.append(f"| `{variant}` | " + " | ".join(cells) + " |")
     return lines

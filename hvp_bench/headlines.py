@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from hvp_bench.config import TASK_METHODS
-from hvp_bench.words import duration, label
+from hvp_bench.words import duration, label, significant
 # Rendered as hvp_bench.<name> in the pages: the cost tables live in their own module.
 from hvp_bench.cost_headlines import PER_LAYER_METHODS, method_rows, own_gradient_lines, program_lines  # noqa: F401
 from hvp_bench.per_layer_headlines import depth_range_lines, per_layer_lines, rerun_lines  # noqa: F401
@@ -88,13 +88,8 @@ def duration_lines(runs_root: str | Path) -> list[str]:
             f"{clock(seconds[-1])}, the whole command; `{runs_root.as_posix()}`)."]
 
 
-def _sig(value: float) -> str:
-    """3 significant digits, never in exponent form: 0.0691, 0.700, 6.46, 17.0, 315, 1162."""
-    return f"{value:.0f}" if abs(value) >= 100 else f"{value:#.3g}"
-
-
 def _interval(median: float, lo: float, hi: float) -> str:
-    return f"{_sig(median)}× [{_sig(lo)}, {_sig(hi)}]"
+    return f"{significant(median)}× [{significant(lo)}, {significant(hi)}]"
 
 
 def _verdict(lo: float, hi: float) -> str:
@@ -122,7 +117,7 @@ def peer_lines(run_dir: str | Path) -> list[str]:
                 continue
             r = table.loc[method]
             name = "gradient" if method == "gradient" else "best HVP"
-            side = {fw: f"{_sig(r[f'{fw}_s'] * 1e6)} µs (`{r[f'{fw}_variant']}`"
+            side = {fw: f"{significant(r[f'{fw}_s'] * 1e6)} µs (`{r[f'{fw}_variant']}`"
                         + ("" if method == "gradient" else f", {r[f'{fw}_method']}") + ")" for fw in ("jax", "torch")}
             status = "" if r.ratio_status == "ok" else f" ({r.ratio_status}, over {int(r.depths)} depths)"
             if r.ratio_status != "ok":
@@ -134,7 +129,7 @@ def peer_lines(run_dir: str | Path) -> list[str]:
         at = {m: depths.loc[m] for m in ("gradient", "best_hvp") if m in depths.index}
         lines = lines[:1] + ["", f"PyTorch was timed at {int(next(iter(at.values())).depth)} layers only: no per-layer "
                              "figure. Per call there, PyTorch's fastest over JAX's fastest: " + ", ".join(
-                                 f"{'gradient' if m == 'gradient' else 'best HVP'} {_sig(r.ratio)}×"
+                                 f"{'gradient' if m == 'gradient' else 'best HVP'} {significant(r.ratio)}×"
                                  for m, r in at.items()) + "."]
     if flags:
         lines += ["", "Flagged fits are indicative, not headlines: fewer than 7 depths, or a line whose halves "

@@ -102,7 +102,7 @@ def per_layer_over_own_gradient(runs: pd.DataFrame, level: float = 0.95, n_boot:
         for method in dict.fromkeys(data["method"]):
             if method in ("gradient", FLOOR_METHOD):
                 continue
-            ratios, boots, rounds = [], [], 0
+            ratios, boots, rounds, depth_count = [], [], 0, 0
             for repeat in sorted(r for m, r in tables if m == method and ("gradient", r) in tables):
                 num, den = tables[(method, repeat)], tables[("gradient", repeat)]
                 depths = num.index.intersection(den.index)
@@ -114,13 +114,14 @@ def per_layer_over_own_gradient(runs: pd.DataFrame, level: float = 0.95, n_boot:
                 ratios.append(point / vectors)
                 boots.append(boot / vectors)
                 rounds += num.size
+                depth_count = max(depth_count, len(depths))
             if not ratios:
                 continue
             boots = np.stack(boots)  # (repeats, n_boot)
             pick = rng.integers(0, len(ratios), (n_boot, len(ratios)))
             replicates = np.median(boots[pick, np.arange(n_boot)[:, None]], axis=1)
             lo, hi = np.quantile(replicates[np.isfinite(replicates)], [(1 - level) / 2, (1 + level) / 2])
-            out.append({"variant": variant, "method": method, "vectors": vectors, "depths": len(depths),
+            out.append({"variant": variant, "method": method, "vectors": vectors, "depths": depth_count,
                         "repeats": len(ratios), "rounds": rounds, "ratio": float(np.median(ratios)), "lo": float(lo),
                         "hi": float(hi), "rep_min": min(ratios), "rep_max": max(ratios), "level": level})
     return pd.DataFrame(out, columns=PER_LAYER_COLUMNS)

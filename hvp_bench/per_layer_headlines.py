@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from hvp_bench.cost_headlines import method_rows
+from hvp_bench.cost_headlines import method_rows, variant_row
 from hvp_bench.paired import OWN_GRADIENT
+from hvp_bench.words import significant
 
 INTERVAL = "95% percentile bootstrap over repeats and rounds, each method paired with its gradient in the rounds"
 
@@ -28,27 +29,16 @@ def own_gradient_costs(run_dir: str | Path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def _row(costs: pd.DataFrame, variant: str, method: str):
-    rows = costs[(costs["variant"] == variant) & (costs["method"] == method)]
-    return rows.iloc[0] if len(rows) else None
-
-
-def _digits(value: float, wide: bool) -> str:
-    """Two significant digits if `wide`, else three; never an exponent, trailing zeros kept."""
-    digits = 2 if wide else 3
-    return f"{value:.0f}" if abs(value) >= 10 ** digits else f"{value:#.{digits}g}".rstrip(".")
-
-
 def interval_text(row) -> str:
     """"1.6× [1.1, 2.4]": the ratio and its interval, to the digits its width allows."""
-    wide = max(row.ratio - row.lo, row.hi - row.ratio) > 0.1 * row.ratio
-    return f"{_digits(row.ratio, wide)}× [{_digits(row.lo, wide)}, {_digits(row.hi, wide)}]"
+    digits = 2 if max(row.ratio - row.lo, row.hi - row.ratio) > 0.1 * row.ratio else 3
+    return f"{significant(row.ratio, digits)}× [{significant(row.lo, digits)}, {significant(row.hi, digits)}]"
 
 
 def _pairs(costs: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(method, its row name, variant) of every table row the run has."""
     return [(m, name, v) for m, name in method_rows() for v in dict.fromkeys(costs["variant"])
-            if _row(costs, v, m) is not None]
+            if variant_row(costs, v, m) is not None]
 
 
 def per_layer_lines(run_dir: str | Path) -> list[str]:
@@ -63,7 +53,7 @@ def per_layer_lines(run_dir: str | Path) -> list[str]:
     def cell(variant: str, method: str) -> str:
         if method == "gradient":
             return "1 (its own reference)"
-        return interval_text(_row(costs, variant, method))
+        return interval_text(variant_row(costs, variant, method))
 
     within = [abs(r.hi - r.ratio) <= 0.25 * r.ratio and abs(r.ratio - r.lo) <= 0.25 * r.ratio
               for r in costs[costs["variant"] == tuned].itertuples()]
@@ -73,7 +63,7 @@ def per_layer_lines(run_dir: str | Path) -> list[str]:
              f"{config['num_runs']} rounds, every method timed in each round):", "",
              f"| method | the homework's formulation (`{task}`) | tuned (`{tuned}`) |", "|---|---|---|"]
     lines += [f"| {name} | {cell(task, method)} | {cell(tuned, method)} |" for method, name in method_rows()
-              if method == "gradient" or _row(costs, task, method) is not None]
+              if method == "gradient" or variant_row(costs, task, method) is not None]
     lines += ["", f"Each entry: the median over the repeats of that repeat's per-layer cost (a Theil-Sen slope over the "
                   f"depths of the median time) over the per-layer cost of its own formulation's gradient; in brackets a {INTERVAL}. "
                   f"{sum(within)} of {len(within)} of the tuned column's intervals lie within ±25% of their median."]
@@ -96,7 +86,7 @@ def depth_range_lines(run_dir: str | Path, alive_run: str = "bench_per_layer_cpu
              "| method | formulation | 50-1000 layers | alive range | intervals overlap |", "|---|---|---|---|---|"]
     overlap, pairs = 0, _pairs(alive)
     for method, name, variant in pairs:
-        a, b = _row(deep, variant, method), _row(alive, variant, method)
+        a, b = variant_row(deep, variant, method), variant_row(alive, variant, method)
         agree = a.lo <= b.hi and b.lo <= a.hi
         overlap += agree
         lines.append(f"| {name} | `{variant}` | {interval_text(a)} | {interval_text(b)} | {'yes' if agree else '**no**'} |")
@@ -113,9 +103,9 @@ def rerun_lines(run_dir: str | Path, original: str = "bench_per_layer_cpu") -> l
     session = meta["sessions"][0]
     rows, inside, in_range = [], 0, 0
     for method, name, variant in _pairs(first):
-        if (again_row := _row(again, variant, method)) is None:
+        if (again_row := variant_row(again, variant, method)) is None:
             continue
-        quoted = _row(first, variant, method)
+        quoted = variant_row(first, variant, method)
         ok = quoted.lo <= again_row.ratio <= quoted.hi
         inside += ok
         in_range += quoted.rep_min <= again_row.ratio <= quoted.rep_max

@@ -112,6 +112,12 @@ def ms(seconds: float) -> str:
     return f"{value:.{max(decimals, 0)}f}"
 
 
+def significant(value: float, digits: int = 3) -> str:
+    """`digits` significant digits, trailing zeros kept, never an exponent: 0.0691, 0.700, 6.46, 17.0, 315, 1162
+    (3); 0.60, 1.4, 2.0, 12, 150 (2)."""
+    return f"{value:.0f}" if abs(value) >= 10 ** (digits - 1) else f"{value:#.{digits}g}"
+
+
 def duration(seconds: float) -> str:
     """A time with its unit, 3 significant digits: "0.312 ms", "58.5 ms", "3.48 s" (ms below a second)."""
     return f"{ms(seconds)} ms" if seconds < 1 else f"{ms(seconds / 1e3)} s"

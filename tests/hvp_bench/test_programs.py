@@ -34,13 +34,17 @@ def test_the_table_covers_every_formulation_and_method_of_readme_s_per_layer_tab
                                    pytest.param("every row", marks=pytest.mark.slow)])
 def test_the_rows_are_what_the_compiled_programs_say_now(which):
     meta, rows, table = committed()
-    if meta["environment"]["jax"] != jax.__version__:
-        pytest.skip(f"made with jax {meta['environment']['jax']}: XLA's fusion and cost analysis change with it")
     if which != "every row":  # the quick tier: two programs; `pytest --slow` compiles every one
         rows = rows[(rows["variant"] == "scan") & rows["method"].isin(["gradient", "hvp_fwd_rev"])].reset_index(drop=True)
     config = config_from_dict(ProgramsConfig, meta["config"])
     with jax.default_matmul_precision("highest"):
         fresh = pd.DataFrame([program_row(config, r.variant, r.method, r.depth) for r in rows.itertuples()])
-    pd.testing.assert_frame_equal(fresh, rows.drop(columns="unit").astype(fresh.dtypes.to_dict()), check_exact=True)
+    rows = rows.drop(columns="unit").astype(fresh.dtypes.to_dict())
+    if meta["environment"]["jax"] == jax.__version__:  # the version that made it: every figure exactly
+        pd.testing.assert_frame_equal(fresh, rows, check_exact=True)
+    else:  # XLA's fusion and cost analysis move with the version; the arithmetic per layer barely does
+        ratio = per_layer(fresh)["flops_per_layer_over_gradient"] / per_layer(rows)["flops_per_layer_over_gradient"]
+        assert ratio.between(0.8, 1.25).all(), (f"made with jax {meta['environment']['jax']}, this is "
+                                                f"{jax.__version__}: re-run hvp-programs", ratio.tolist())
     if which == "every row":
         pd.testing.assert_frame_equal(per_layer(rows), table, check_exact=False, rtol=1e-12)
