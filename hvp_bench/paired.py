@@ -78,6 +78,38 @@ def _repeat_ratios(num: np.ndarray, den: np.ndarray, depths: np.ndarray, n_boot:
     return float(slope(num) / slope(den)), boot
 
 
+def repeat_estimates(runs: pd.DataFrame, n_boot: int, rng: np.random.Generator):
+    """Per (variant, method) of one run, lazily (the caller's draws stay in order): (variant, method, vectors,
+    [(repeat's ratio, its n_boot replicates) per repeat], rounds, depths) of the method's per-layer cost over
+    its own variant's gradient (per vector, for a block). Depth sweep at the most common width; only depths
+    and rounds both methods completed."""
+    from hvp_bench.variants import parse_variant
+
+    rows = ok_times(runs).assign(repeat=repeat_of(runs))
+    rows = rows[rows["width"] == rows["width"].mode().iloc[0]] if len(rows) else rows
+    for variant, data in rows.groupby("variant", sort=False):
+        tables = {key: g.pivot_table(index="depth", columns="run_index", values="time_s")
+                  for key, g in data.groupby(["method", "repeat"])}
+        vectors = parse_variant(variant).vectors
+        for method in dict.fromkeys(data["method"]):
+            if method in ("gradient", FLOOR_METHOD):
+                continue
+            estimates, rounds, depth_count = [], 0, 0
+            for repeat in sorted(r for m, r in tables if m == method and ("gradient", r) in tables):
+                num, den = tables[(method, repeat)], tables[("gradient", repeat)]
+                depths = num.index.intersection(den.index)
+                cols = num.columns.intersection(den.columns)
+                num, den = num.loc[depths, cols].to_numpy(), den.loc[depths, cols].to_numpy()
+                if len(depths) < 2 or np.isnan(num).any() or np.isnan(den).any():
+                    continue
+                point, boot = _repeat_ratios(num, den, depths.to_numpy(float), n_boot, rng)
+                estimates.append((point / vectors, boot / vectors))
+                rounds += num.size
+                depth_count = max(depth_count, len(depths))
+            if estimates:
+                yield variant, method, vectors, estimates, rounds, depth_count
+
+
 def per_layer_over_own_gradient(runs: pd.DataFrame, level: float = 0.95, n_boot: int = 2000,
                                 seed: int = 0) -> pd.DataFrame:
     """Per (variant, method): its per-layer cost over the same variant's gradient, paired in the rounds.
@@ -89,39 +121,15 @@ def per_layer_over_own_gradient(runs: pd.DataFrame, level: float = 0.95, n_boot:
     were timed in it); rep_min, rep_max the range of the repeats' own ratios. Depth sweep at
     the most common width; only depths and rounds both methods completed.
     """
-    from hvp_bench.variants import parse_variant
-
-    rows = ok_times(runs).assign(repeat=repeat_of(runs))
-    rows = rows[rows["width"] == rows["width"].mode().iloc[0]] if len(rows) else rows
     rng = np.random.default_rng(seed)
     out = []
-    for variant, data in rows.groupby("variant", sort=False):
-        tables = {key: g.pivot_table(index="depth", columns="run_index", values="time_s")
-                  for key, g in data.groupby(["method", "repeat"])}
-        vectors = parse_variant(variant).vectors
-        for method in dict.fromkeys(data["method"]):
-            if method in ("gradient", FLOOR_METHOD):
-                continue
-            ratios, boots, rounds, depth_count = [], [], 0, 0
-            for repeat in sorted(r for m, r in tables if m == method and ("gradient", r) in tables):
-                num, den = tables[(method, repeat)], tables[("gradient", repeat)]
-                depths = num.index.intersection(den.index)
-                cols = num.columns.intersection(den.columns)
-                num, den = num.loc[depths, cols].to_numpy(), den.loc[depths, cols].to_numpy()
-                if len(depths) < 2 or np.isnan(num).any() or np.isnan(den).any():
-                    continue
-                point, boot = _repeat_ratios(num, den, depths.to_numpy(float), n_boot, rng)
-                ratios.append(point / vectors)
-                boots.append(boot / vectors)
-                rounds += num.size
-                depth_count = max(depth_count, len(depths))
-            if not ratios:
-                continue
-            boots = np.stack(boots)  # (repeats, n_boot)
-            pick = rng.integers(0, len(ratios), (n_boot, len(ratios)))
-            replicates = np.median(boots[pick, np.arange(n_boot)[:, None]], axis=1)
-            lo, hi = np.quantile(replicates[np.isfinite(replicates)], [(1 - level) / 2, (1 + level) / 2])
-            out.append({"variant": variant, "method": method, "vectors": vectors, "depths": depth_count,
-                        "repeats": len(ratios), "rounds": rounds, "ratio": float(np.median(ratios)), "lo": float(lo),
-                        "hi": float(hi), "rep_min": min(ratios), "rep_max": max(ratios), "level": level})
+    for variant, method, vectors, estimates, rounds, depth_count in repeat_estimates(runs, n_boot, rng):
+        ratios = [point for point, _ in estimates]
+        boots = np.stack([boot for _, boot in estimates])  # (repeats, n_boot)
+        pick = rng.integers(0, len(ratios), (n_boot, len(ratios)))
+        replicates = np.median(boots[pick, np.arange(n_boot)[:, None]], axis=1)
+        lo, hi = np.quantile(replicates[np.isfinite(replicates)], [(1 - level) / 2, (1 + level) / 2])
+        out.append({"variant": variant, "method": method, "vectors": vectors, "depths": depth_count,
+                    "repeats": len(ratios), "rounds": rounds, "ratio": float(np.median(ratios)), "lo": float(lo),
+                    "hi": float(hi), "rep_min": min(ratios), "rep_max": max(ratios), "level": level})
     return pd.DataFrame(out, columns=PER_LAYER_COLUMNS)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from hvp_bench.cost_headlines import method_rows, variant_row
 from hvp_bench.paired import OWN_GRADIENT
+from hvp_bench.pooled import POOLED, run_dirs
 from hvp_bench.words import significant
 
 INTERVAL = "95% percentile bootstrap over repeats and rounds, each method paired with its gradient in the rounds"
@@ -118,3 +119,63 @@ def rerun_lines(run_dir: str | Path, original: str = "bench_per_layer_cpu") -> l
             "own repeats.", "",
             "| method | formulation | first run | second run | second run's median inside the first's interval |",
             "|---|---|---|---|---|", *rows]
+
+
+POOLED_INTERVAL = ("95% percentile bootstrap over the runs, then the repeats within each, then the rounds, each method "
+                   "paired with its gradient in the rounds")
+
+
+def _within(row, share: float = 0.25) -> bool:
+    return row.hi - row.ratio <= share * row.ratio and row.ratio - row.lo <= share * row.ratio
+
+
+def pooled_lines(parent: str | Path) -> list[str]:
+    """README's per-layer table: every HVP's per-layer cost over its own formulation's gradient, pooled over
+    whole runs started hours apart (configs/bench_per_layer_runs.toml; hvp_bench.pooled writes pooled.csv)."""
+    parent = Path(parent)
+    costs = pd.read_csv(parent / POOLED)
+    metas = [json.loads((d / "meta.json").read_text()) for d in run_dirs(parent)]
+    config, env = metas[0]["config"], metas[0]["environment"]
+    task, tuned = config["variants"][:2]
+    starts = ", ".join(f"{m['started'][5:16].replace('T', ' ')} ({m['sessions'][0]['git_commit'][:7]})"
+                       for m in metas)
+
+    def cell(variant: str, method: str) -> str:
+        return "1 (its own reference)" if method == "gradient" else interval_text(variant_row(costs, variant, method))
+
+    tuned_rows = list(costs[costs["variant"] == tuned].itertuples())
+    lines = [f"Per extra layer, over the same formulation's gradient (`{parent.as_posix()}`: {len(metas)} runs of "
+             f"the same study, started {starts} UTC, each from a clean commit; {env.get('cpu_count')}-core "
+             f"{env.get('cpu')}, jax {env.get('jax')}, width {config['width']}, {config['dtype']}, depths "
+             f"{', '.join(map(str, config['depths']))}, each run {config['repeats']} repeats of {config['num_runs']} "
+             "rounds, every method timed in each round):", "",
+             f"| method | the homework's formulation (`{task}`) | tuned (`{tuned}`) |", "|---|---|---|"]
+    lines += [f"| {name} | {cell(task, method)} | {cell(tuned, method)} |" for method, name in method_rows()
+              if method == "gradient" or variant_row(costs, task, method) is not None]
+    lines += ["", f"Each entry: the median over every repeat of every run of that repeat's per-layer cost (a Theil-Sen "
+                  f"slope over the depths of the median time) over the per-layer cost of its own formulation's "
+                  f"gradient; in brackets a {POOLED_INTERVAL}. {sum(map(_within, tuned_rows))} of {len(tuned_rows)} "
+                  "of the tuned column's intervals lie within ±25% of their median."]
+    return lines
+
+
+def between_runs_lines(parent: str | Path) -> list[str]:
+    """How much of the pooled table's spread lies between its runs: each run's own median beside the pooled one."""
+    parent = Path(parent)
+    costs = pd.read_csv(parent / POOLED)
+    names = [d.name for d in run_dirs(parent)]
+    own = {d.name: pd.read_csv(d / OWN_GRADIENT) for d in run_dirs(parent)}
+    lines = [f"Each run's own median beside the pooled one (`{parent.as_posix()}`), and the share of the variance of "
+             "the log per-repeat ratios that lies between runs (one-way random effects; 0: the runs differ no more "
+             "than their repeats do):", "",
+             f"| method | formulation | pooled | {' | '.join(names)} | between runs |",
+             "|---|---|---|" + "---|" * len(names) + "---|"]
+    for method, name, variant in _pairs(costs):
+        row = variant_row(costs, variant, method)
+        runs = " | ".join(significant(variant_row(own[n], variant, method).ratio, 2) for n in names)
+        share = "n/a" if pd.isna(row.between_runs) else f"{row.between_runs:.0%}"
+        lines.append(f"| {name} | `{variant}` | {significant(row.ratio, 2)}× | {runs} | {share} |")
+    shares = costs["between_runs"].dropna()
+    lines += ["", f"Between runs lies a median {shares.median():.0%} of that variance (from {shares.min():.0%} to "
+                  f"{shares.max():.0%} over the {len(shares)} entries); the repeats of one run see only the rest."]
+    return lines

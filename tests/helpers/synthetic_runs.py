@@ -93,3 +93,23 @@ def repeated_rows(depths, per_layer: dict[str, float], repeats: int = 6, runs: i
                           "dtype": "float32", "finite": True, "nonzero": dead_from is None or depth < dead_from,
                           "note": "", "repeat": r} for i in range(runs)]
     return rows
+
+
+PAIRED_DEPTHS = (50, 100, 200, 400)
+
+
+def paired_rounds(per_layer: dict[tuple[str, str], float], repeats: int = 3, rounds: int = 20, noise: float = 0.0,
+                  drift: float = 0.0, seed: int = 0, depths=PAIRED_DEPTHS) -> pd.DataFrame:
+    """runs.csv rows: time = 1e-4 + per_layer * depth, times a factor per round shared by every method of the
+    round (`drift`) and a factor of each call's own (`noise`)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for repeat in range(repeats):
+        for depth in depths:
+            shared = np.exp(drift * rng.normal(size=rounds))
+            for (variant, method), cost in per_layer.items():
+                own = np.exp(noise * rng.normal(size=rounds))
+                rows += [{"depth": depth, "width": 4, "variant": variant, "method": method, "run_index": i,
+                          "status": "ok", "time_s": (1e-4 + cost * depth) * shared[i] * own[i], "repeat": repeat}
+                         for i in range(rounds)]
+    return pd.DataFrame(rows)

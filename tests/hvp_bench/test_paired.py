@@ -5,26 +5,7 @@ import pandas as pd
 import pytest
 
 from hvp_bench.paired import per_layer_over_own_gradient
-
-DEPTHS = (50, 100, 200, 400)
-
-
-def rounds(per_layer: dict[tuple[str, str], float], repeats: int = 3, rounds: int = 20, noise: float = 0.0,
-           drift: float = 0.0, seed: int = 0) -> pd.DataFrame:
-    """runs.csv rows: time = 1e-4 + per_layer * depth, times a factor per round shared by every method of the
-    round (`drift`) and a factor of each call's own (`noise`)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for repeat in range(repeats):
-        for depth in DEPTHS:
-            shared = np.exp(drift * rng.normal(size=rounds))
-            for (variant, method), cost in per_layer.items():
-                own = np.exp(noise * rng.normal(size=rounds))
-                rows += [{"depth": depth, "width": 4, "variant": variant, "method": method, "run_index": i,
-                          "status": "ok", "time_s": (1e-4 + cost * depth) * shared[i] * own[i], "repeat": repeat}
-                         for i in range(rounds)]
-    return pd.DataFrame(rows)
-
+from tests.helpers.synthetic_runs import paired_rounds as rounds
 
 def test_without_noise_the_ratio_is_the_per_layer_costs_and_the_interval_a_point():
     runs = rounds({("scan", "gradient"): 2e-7, ("scan", "hvp_fwd_rev"): 5e-7, ("scan-k4", "gradient"): 1e-7,
