@@ -73,6 +73,12 @@ DRIVER_RUNS = {
                          "the XLA:CPU fault's impact: vmapped HVPs and dense Hessians against a long-double witness"),
     "hvp_models_programs_cpu": ("`hvp-models --config configs/hvp_models_programs.toml`",
                                 "the same models' compiled programs: transposes, bytes, convolution layouts"),
+    "lr_meta": ("`lr-meta --config configs/lr_meta.toml`",
+                "Task 2: ten step sizes tuned by meta-GD, certified, with the β sweep and the quadratic (docs/lr_meta.md)"),
+    "lr_meta_horizon": ("`lr-meta --config configs/lr_meta_horizon.toml`",
+                        "time and memory of the three hypergradients against the horizon T (docs/lr_meta.md)"),
+    "lr_meta_training": ("`lr-meta --config configs/lr_meta_training.toml`",
+                         "tuned step-size schedules for logistic regression against baselines (docs/lr_meta.md)"),
 }
 """Committed runs of the one study driver (expkit.study): directory under results/ -> (command, what it answers)."""
 

@@ -6,7 +6,11 @@
         def units(self) -> list[Unit]: ...           # every unit of the whole run, in order
         def measure(self, unit, out_dir) -> dict[str, list[dict] | DataFrame]: ...
                                                      # one unit's rows per log, or whole tables
-        def derive(self, out_dir) -> None: ...       # summaries, tables, figures, from the files alone
+        def derive(self, out_dir) -> Outcome | None: ...  # summaries, tables, figures, from the files alone
+        # Optional, for directories written before the driver (no units.csv, no `unit` column):
+        def unit_of(self, log, row) -> str: ...      # the unit an older row belongs to
+        def legacy_complete(self, key, rows, out_dir) -> bool: ...  # {log: its rows of `key`} -> whether done
+                                                     # (default: it has rows)
 
     status = run_study(MyStudy(config), config, out_dir, redraw=False)
 
@@ -20,6 +24,12 @@ benchmark says what it measures, the runner owns repetitions, output and reporti
 - x64 (and a study's `matmul_precision`, if it has one) set before the environment is
   recorded, so meta.json says what ran;
 - older files: a log written before a column was added gains it, empty;
+- an outcome: `derive` may return Outcome("failed" or "diverged", why) for a run that wrote all
+  its results but did not succeed: meta.json says so, the reason is one line, exit EXIT_FAILURES;
+  Outcome("ok", message) prints its message (where the results are);
+- directories written before the driver: a study with `unit_of` has its older rows keyed and
+  its finished units listed, in memory to decide what is left (a finished run stays untouched),
+  on disk once it runs again;
 - resuming: every log row carries its unit's key (column `unit`), and units.csv lists
   the units whose rows are all written (appended last). A re-run skips those and drops
   the rows of any other unit, which a kill cut short, so it is measured again whole and
@@ -44,6 +54,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from expkit.cli import EXIT_FAILURES
 from expkit.config import ConfigError
 from expkit.lifecycle import RunRecord
 from expkit.results import CsvLog, write_csv_atomic
@@ -53,6 +64,14 @@ EXIT_WRITE = 4
 
 
 LEDGER = "units.csv"
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What a study's derive step found: status "ok", or "failed"/"diverged" with the reason (one line)."""
+
+    status: str = "ok"
+    message: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +92,7 @@ class Study(Protocol):
 
     def measure(self, unit: Unit, out_dir: Path) -> dict[str, Any]: ...
 
-    def derive(self, out_dir: Path) -> None: ...
+    def derive(self, out_dir: Path) -> Outcome | None: ...
 
 
 class WriteError(RuntimeError):
@@ -81,7 +100,8 @@ class WriteError(RuntimeError):
 
 
 def run_study(study: Study, config, out_dir: str | Path, *, redraw: bool = False, progress: bool = True) -> int:
-    """Runs (or resumes) `study` into `out_dir`; returns the exit status (0).
+    """Runs (or resumes) `study` into `out_dir`; returns the exit status (0, or EXIT_FAILURES when the
+    derive step's Outcome is not "ok").
 
     Raises:
       ConfigError: `out_dir` holds another config's run, is not writable, or is in use
@@ -96,24 +116,58 @@ def run_study(study: Study, config, out_dir: str | Path, *, redraw: bool = False
     try:
         record = RunRecord.open(out, config)  # again, now that the directory is ours
         units = study.units()
-        done = set(CsvLog(out / LEDGER, ["unit"]).read()["unit"].astype(str))
+        legacy = _legacy(study, out)
+        done = set(legacy[1]) if legacy else set(CsvLog(out / LEDGER, ["unit"]).read()["unit"].astype(str))
         if record.nothing_to_do(sum(u.key not in done for u in units), redraw):
             return 0
         # x64 and the matmul precision are set before the environment is recorded, so meta.json says what ran.
         with jax.enable_x64(study.x64), jax.default_matmul_precision(getattr(study, "matmul_precision", None)):
-            _run(study, record, out, units, progress)
+            outcome = _run(study, record, out, units, progress, legacy) or Outcome()
+        if outcome.status != "ok":
+            print(f"error: {outcome.message}", file=sys.stderr)
+            return EXIT_FAILURES
+        if outcome.message:
+            print(outcome.message)
         return 0
     finally:
         os.close(lock)
 
 
-def _run(study: Study, record: RunRecord, out: Path, units: list[Unit], progress: bool) -> None:
+def _legacy(study: Study, out: Path) -> tuple[dict, list[str]] | None:
+    """For a directory written before the driver (logs without `unit`, no ledger): ({log: its rows keyed
+    by unit}, the finished units in the study's order); None for any other directory."""
+    import pandas as pd
+
+    if not hasattr(study, "unit_of") or (out / LEDGER).exists():
+        return None
+    frames = {}
+    for name in study.logs:
+        path = out / name
+        if path.is_file() and path.stat().st_size:
+            frame = pd.read_csv(path)
+            if "unit" in frame.columns:
+                return None
+            frames[name] = frame.assign(unit=[study.unit_of(name, row) for _, row in frame.iterrows()])
+    if not frames:
+        return None
+    complete = getattr(study, "legacy_complete", lambda key, rows, out_dir: any(len(r) for r in rows.values()))
+    done = [u.key for u in study.units()
+            if complete(u.key, {name: frame[frame["unit"] == u.key] for name, frame in frames.items()}, out)]
+    return {name: frame[["unit", *[c for c in frame.columns if c != "unit"]]] for name, frame in frames.items()}, done
+
+
+def _run(study: Study, record: RunRecord, out: Path, units: list[Unit], progress: bool,
+         legacy: tuple[dict, list[str]] | None) -> Outcome | None:
     from tqdm.auto import tqdm
 
     from expkit.provenance import environment_info
 
     try:
         ledger = CsvLog(out / LEDGER, ["unit"])
+        if legacy:  # keyed on disk now that it runs again: the ledger last, as after any unit
+            for name, frame in legacy[0].items():
+                write_csv_atomic(out / name, frame)
+            ledger.append([{"unit": key} for key in legacy[1]])
         for name, columns in study.logs.items():
             _add_new_columns(out / name, ["unit", *columns])
         logs = {name: CsvLog(out / name, ["unit", *columns]) for name, columns in study.logs.items()}
@@ -136,8 +190,9 @@ def _run(study: Study, record: RunRecord, out: Path, units: list[Unit], progress
                             write_csv_atomic(out / name, rows)
                     ledger.append([{"unit": unit.key}])
                     bar.update(min(unit.cost, bar.total - bar.n))  # float sums must not overrun the bar
-            study.derive(out)
-            record.finish("ok")
+            outcome = study.derive(out)
+            record.finish(outcome.status if outcome else "ok")
+            return outcome
         except OSError as e:
             message = _one_line(e, getattr(e, "filename", None))
             _finish_quietly(record, "error", error=message, not_written="the units left and the derived files")
@@ -213,11 +268,16 @@ def study_cli(argv: list[str] | None, *, description: str, examples: list[str],
         RunRecord.open(out, config)  # another config's directory: refused before --dry-run says yes
         if args.dry_run:
             return dry_run(config, out)
-        try:
-            return run_study(make_study(config), config, out, redraw=args.redraw)
-        except WriteError as e:
-            print(f"error: {e}; free the space (or fix the directory) and re-run the same command to finish",
-                  file=sys.stderr)
-            return EXIT_WRITE
+        return run_and_report(make_study(config), config, out, redraw=args.redraw)
 
     run_cli(main)
+
+
+def run_and_report(study: Study, config, out: Path, *, redraw: bool = False) -> int:
+    """`run_study` for a console command: a WriteError is one line saying how to finish, and EXIT_WRITE."""
+    try:
+        return run_study(study, config, out, redraw=redraw)
+    except WriteError as e:
+        print(f"error: {e}; free the space (or fix the directory) and re-run the same command to finish",
+              file=sys.stderr)
+        return EXIT_WRITE

@@ -1,124 +1,142 @@
-"""Runners of the long-horizon studies ("horizon", "training") behind scripts/run_lr_meta.py.
+"""The long-horizon studies ("horizon", "training") as Studies of the one driver (expkit.study).
 
-Same conventions as the task's runner (lr_meta/run.py, which dispatches here on the
-config's `study`): everything is validated and the run directory checked before
-anything is written; each measured point is one whole-row append to a CSV log (a kill
-loses at most the point in flight, re-running resumes); summary.json and the figures
-are derived from the logs at the end of every run; meta.json records the config,
-environment, status and times. A run whose goals fail (hypergradients disagree beyond
-`rtol`) or whose tuned schedules are not finite exits with EXIT_FAILURES after writing.
+scripts/run_lr_meta.py (lr_meta/run.py) hands a config whose `study` is "horizon" or
+"training" to `run_study` with one of these ("task": lr_meta.task_study); the driver owns the run directory, meta.json,
+resuming, the progress bar, x64 and the exit status. A unit of "horizon" is one point
+(method, T, K): one row of points.csv. A unit of "training" is one horizon T (every
+schedule's row of results.csv, one append) or one norm point (T, multiple of 1/λ_max: one row
+of norms.csv). summary.json and the figures are derived from the logs alone. A run whose
+goals fail (hypergradients disagree beyond `rtol`) or whose tuned schedules are not finite
+writes everything, then exits with EXIT_FAILURES. Directories written before the driver are
+keyed by `unit_of` (expkit.study).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import jax
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
-from expkit.cli import EXIT_FAILURES
-from expkit.lifecycle import RunRecord, complete_groups, todo
-from expkit.provenance import environment_info
-from expkit.results import CsvLog, write_json_atomic
+from expkit.results import write_json_atomic
+from expkit.study import Outcome, Unit
 
 
-def main(config, record: RunRecord, redraw: bool = False) -> int:
-    """Runs (or resumes) a validated horizon or training config into `record`'s directory; exit status."""
-    from lr_meta import horizon, training
-
-    out = record.out_dir
-    logs = {"horizon": {"points": horizon.COLUMNS},
-            "training": {"results": training.RESULT_COLUMNS, "norms": training.NORM_COLUMNS}}[config.study]
-    # Opening a log refuses one with other columns (ConfigError) before anything is written.
-    opened = {name: CsvLog(out / f"{name}.csv", columns) for name, columns in logs.items()}
-    total, left = _units(config, opened)
-    if record.nothing_to_do(left, redraw):
-        return 0
-    # x64 is on before the environment is recorded, so meta.json says what ran.
-    with jax.enable_x64(True):
-        record.start(environment_info(), total=total, done=total - left)
-        with record.guard():
-            run = run_horizon if config.study == "horizon" else run_training
-            summary, message = run(config, out, opened)
-            record.finish(summary["status"])
-    if summary["status"] != "ok":
-        print(f"error: {message}", file=sys.stderr)
-        return EXIT_FAILURES
-    print(message)
-    return 0
+def _logged(out: Path, name: str) -> pd.DataFrame:
+    """A log's rows without the driver's `unit` column, as the summaries read them."""
+    return pd.read_csv(out / name).drop(columns="unit", errors="ignore")
 
 
-def _todo(log: CsvLog, keys: list[str], wanted: list[tuple]) -> list[tuple]:
-    return todo(wanted, complete_groups(log, keys, lambda group: True))
+class HorizonStudy:
+    """Time and memory of the three hypergradients against T (lr_meta.horizon): units `method/T/K`."""
+
+    name = "hypergradients"
+    x64 = True
+
+    def __init__(self, config):
+        from lr_meta import horizon
+
+        self.config = config
+        self.logs = {"points.csv": horizon.COLUMNS}
+
+    def units(self) -> list[Unit]:
+        from lr_meta import horizon
+
+        # Cost: a compile, then `repeats` runs of T steps.
+        return [Unit(f"{m}/{t}/{k}", cost=1 + t / 1000, label=f"{m}, T={t}, K={k}") for m, t, k in
+                horizon.points(self.config)]
+
+    def unit_of(self, log: str, row) -> str:
+        return f"{row['method']}/{int(row['horizon'])}/{int(row['knots'])}"
+
+    def measure(self, unit: Unit, out_dir: Path) -> dict:
+        from lr_meta import horizon
+
+        method, t, k = unit.key.split("/")
+        return {"points.csv": [horizon.measure(self.config, method, int(t), int(k))]}
+
+    def derive(self, out_dir: Path) -> Outcome:
+        from lr_meta import horizon, plots_studies
+
+        summary = horizon.summarise(self.config, _logged(out_dir, "points.csv"))
+        goals = summary["goals"]
+        summary["status"] = "ok" if goals["agree"] else "failed"
+        write_json_atomic(out_dir / "summary.json", summary)
+        plots_studies.plot_horizon(out_dir)
+        if not goals["agree"]:
+            return Outcome("failed", f"hypergradients disagree: max relative difference "
+                                     f"{goals['max_rel_diff_between_methods']:.2g} between methods, "
+                                     f"{goals['max_rel_err_closed_form']:.2g} to the closed form (rtol "
+                                     f"{self.config.rtol:g}); results in {out_dir}")
+        return Outcome("ok", f"three hypergradients agree to {goals['max_rel_diff_between_methods']:.1e} (closed "
+                             f"form {goals['max_rel_err_closed_form']:.1e}); results in {out_dir}")
 
 
-def _units(config, logs: dict) -> tuple[int, int]:
-    """(units in the whole study, units left): points for horizon, horizons and norm points for training."""
-    from lr_meta import horizon
+class TrainingStudy:
+    """Tuned schedules for logistic regression against baselines, and hypergradient norms (lr_meta.training):
+    units `T=<T>` (every schedule at horizon T) and `norm/<T>/<multiple>`."""
 
-    if config.study == "horizon":
-        wanted = horizon.points(config)
-        return len(wanted), len(_todo(logs["points"], ["method", "horizon", "knots"], wanted))
-    norms = [(t, m) for t in config.norm_horizons for m in config.norm_multiples]
-    left = [t for t in config.horizons if t not in _complete_horizons(config, logs["results"])]
-    return len(config.horizons) + len(norms), len(left) + len(_todo(logs["norms"], ["horizon", "multiple"], norms))
+    name = "schedules"
+    x64 = True
 
+    def __init__(self, config):
+        from lr_meta import training
 
-def _complete_horizons(config, results: CsvLog) -> set:
-    """Horizons whose every schedule is in results.csv; rows of the others are dropped (one T is one append)."""
-    from lr_meta import training
+        self.config = config
+        self.logs = {"results.csv": training.RESULT_COLUMNS, "norms.csv": training.NORM_COLUMNS}
+        self._draws = None
 
-    return {key[0] for key in complete_groups(
-        results, ["horizon"], lambda g: len(g) == training.schedule_count(config, g["horizon"].iloc[0]))}
+    def draws(self):
+        """(train, test) draws of the problem, made once per run."""
+        from lr_meta import training
 
+        if self._draws is None:
+            self._draws = (training.make_draws(self.config, 0, self.config.train_draws),
+                           training.make_draws(self.config, 1, self.config.test_draws))
+        return self._draws
 
-def run_horizon(config, out: Path, logs: dict) -> tuple[dict, str]:
-    """Measures every (method, T, K) not yet in points.csv, then summarises and plots."""
-    from lr_meta import horizon, plots_studies
+    def units(self) -> list[Unit]:
+        c = self.config
+        # Cost: tuning runs meta_steps unrolls of T steps per tuned schedule; a norm point, one unroll.
+        return ([Unit(f"T={t}", cost=1 + t / 10, label=f"schedules at T={t}") for t in c.horizons]
+                + [Unit(f"norm/{t}/{float(m)!r}", cost=1 + t / 1000, label=f"norm at T={t}, {m:g}/λ_max")
+                   for t in c.norm_horizons for m in c.norm_multiples])
 
-    log = logs["points"]
-    todo = _todo(log, ["method", "horizon", "knots"], horizon.points(config))
-    for point in tqdm(todo, desc="hypergradients", unit="point", file=sys.stderr):
-        log.append([horizon.measure(config, *point)])
-    summary = horizon.summarise(config, log.read())
-    goals = summary["goals"]
-    summary["status"] = "ok" if goals["agree"] else "failed"
-    write_json_atomic(out / "summary.json", summary)
-    plots_studies.plot_horizon(out)
-    if not goals["agree"]:
-        return summary, (f"hypergradients disagree: max relative difference {goals['max_rel_diff_between_methods']:.2g}"
-                         f" between methods, {goals['max_rel_err_closed_form']:.2g} to the closed form "
-                         f"(rtol {config.rtol:g}); results in {out}")
-    return summary, (f"three hypergradients agree to {goals['max_rel_diff_between_methods']:.1e} "
-                     f"(closed form {goals['max_rel_err_closed_form']:.1e}); results in {out}")
+    def unit_of(self, log: str, row) -> str:
+        if log == "results.csv":
+            return f"T={int(row['horizon'])}"
+        return f"norm/{int(row['horizon'])}/{float(row['multiple'])!r}"
 
+    def legacy_complete(self, key: str, rows: dict, out_dir: Path) -> bool:
+        """A horizon of an older run is done when every schedule's row is there (one append); a norm, its row."""
+        from lr_meta import training
 
-def run_training(config, out: Path, logs: dict) -> tuple[dict, str]:
-    """Compares schedules at every horizon and measures hypergradient norms; summary and plots."""
-    from lr_meta import plots_studies, training
+        if not key.startswith("T="):
+            return len(rows.get("norms.csv", ())) == 1
+        return len(rows.get("results.csv", ())) == training.schedule_count(self.config, int(key[2:]))
 
-    results, norms = logs["results"], logs["norms"]
-    train = training.make_draws(config, 0, config.train_draws)
-    test = training.make_draws(config, 1, config.test_draws)
-    done = _complete_horizons(config, results)
-    for horizon in tqdm([t for t in config.horizons if t not in done], desc="schedules", unit="T", file=sys.stderr):
-        results.append(list(training.compare(config, train, test, horizon)))  # one T = one append
-    lip = train.curvature[1]
-    wanted = [(t, m) for t in config.norm_horizons for m in config.norm_multiples]
-    for horizon, multiple in tqdm(_todo(norms, ["horizon", "multiple"], wanted), desc="norms", unit="point",
-                                  file=sys.stderr):
-        norms.append([{"horizon": horizon, "multiple": multiple, "alpha": multiple / lip,
-                       **training.hypergrad_norm(train, horizon, multiple / lip)}])
-    frame = results.read()
-    summary = training_summary(config, train, test, frame)
-    write_json_atomic(out / "summary.json", summary)
-    plots_studies.plot_training(out)
-    if summary["status"] != "ok":
-        return summary, f"a tuned schedule is not finite on the held-out draws; see {out / 'results.csv'}"
-    return summary, f"schedules compared at T = {list(config.horizons)}; results in {out}"
+    def measure(self, unit: Unit, out_dir: Path) -> dict:
+        from lr_meta import training
+
+        train, test = self.draws()
+        if unit.key.startswith("T="):
+            return {"results.csv": list(training.compare(self.config, train, test, int(unit.key[2:])))}
+        _, t, multiple = unit.key.split("/")
+        alpha = float(multiple) / train.curvature[1]
+        return {"norms.csv": [{"horizon": int(t), "multiple": float(multiple), "alpha": alpha,
+                               **training.hypergrad_norm(train, int(t), alpha)}]}
+
+    def derive(self, out_dir: Path) -> Outcome:
+        from lr_meta import plots_studies
+
+        train, test = self.draws()
+        summary = training_summary(self.config, train, test, _logged(out_dir, "results.csv"))
+        write_json_atomic(out_dir / "summary.json", summary)
+        plots_studies.plot_training(out_dir)
+        if summary["status"] != "ok":
+            return Outcome("failed", f"a tuned schedule is not finite on the held-out draws; see "
+                                     f"{out_dir / 'results.csv'}")
+        return Outcome("ok", f"schedules compared at T = {list(self.config.horizons)}; results in {out_dir}")
 
 
 def training_summary(config, train, test, frame: pd.DataFrame) -> dict:

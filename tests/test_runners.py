@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from expkit.headlines import DRIVER_RUNS
 from tests.helpers.cli_runs import run_in_process, snapshot
 from tests.helpers.tiny_configs import (BLOCKS, CURVATURE, CURVATURE_TRAINED, DENSITY, HORIZON, HVP, HVP_MODELS,
                                         HVP_PROGRAMS, LR_META, TRAINING, XLA_FAULT, XTRACE_BIAS)
@@ -41,7 +42,7 @@ RUNNERS = {
     "hvp-run": ("hvp", HVP, "runs.csv", ["depth", "variant", "method", "run_index"], False),
     "lr-meta": ("lr_meta", LR_META, "trajectory.csv", ["step"], True),
     "lr-meta-horizon": ("lr_meta", HORIZON, "points.csv", ["method", "horizon", "knots"], True),
-    "lr-meta-training": ("lr_meta", TRAINING, "results.csv", ["horizon", "schedule"], True),
+    "lr-meta-training": ("lr_meta", TRAINING, "norms.csv", ["horizon", "multiple"], True),
     "curvature": ("curvature", CURVATURE, "trace.csv", ["estimator", "hvps", "rep"], True),
     "curvature-trained": ("curvature", CURVATURE_TRAINED, "trace.csv", ["checkpoint", "matrix", "estimator", "rep"],
                           True),
@@ -85,8 +86,7 @@ def capsys_module():
 
 def test_every_runner_goes_through_the_one_lifecycle():
     # No runner writes meta.json itself: each opens, starts and finishes a RunRecord.
-    for path in ["hvp_bench/sweep.py", "curvature/run.py", "curvature/trained_run.py", "lr_meta/run.py",
-                 "lr_meta/studies.py"]:
+    for path in ["hvp_bench/sweep.py", "curvature/run.py", "curvature/trained_run.py"]:
         source = (ROOT / path).read_text()
         assert "RunRecord" in source and '"meta.json"' not in source, path
         names = {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute)}
@@ -178,3 +178,84 @@ def test_a_run_cut_by_a_kill_resumes_says_what_is_left_and_duplicates_nothing(fi
     assert len(again) == len(whole) and not again.duplicated(key).any()
     meta = json.loads((cut / "meta.json").read_text())
     assert meta["status"] == "ok" and len(meta["sessions"]) == 2 and meta["sessions"][-1]["done"] > 0
+
+
+def _console_command(name: str):
+    """The function behind a console command of pyproject.toml's [project.scripts]."""
+    import importlib
+    import tomllib
+
+    module, function = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"][name].split(":")
+    return getattr(importlib.import_module(module), function)
+
+
+@pytest.mark.parametrize("run_dir", sorted(DRIVER_RUNS))
+def test_every_committed_run_of_the_driver_reads_as_complete_through_it(run_dir, tmp_path, capsys):
+    # The committed directory, as its command would meet it: complete (older ones keyed in memory), untouched.
+    command, config = DRIVER_RUNS[run_dir][0].strip("`").split(" --config ")
+    copy = tmp_path / run_dir
+    for path in (ROOT / "results" / run_dir).rglob("*"):
+        if path.is_file():
+            (copy / path.relative_to(ROOT / "results" / run_dir)).parent.mkdir(parents=True, exist_ok=True)
+            (copy / path.relative_to(ROOT / "results" / run_dir)).write_bytes(path.read_bytes())
+    before = snapshot(copy)
+    status, stdout, err = run_in_process(_console_command(command), ["--config", ROOT / config, "--out", copy], capsys)
+    assert (status, stdout) == (0, "") and "this run is complete" in err, err
+    assert snapshot(copy) == before
+
+
+THROUGH_THE_DRIVER = ["lr-meta", "lr-meta-horizon", "lr-meta-training", "curvature-density", "curvature-xtrace-bias",
+                      "curvature-blocks", "hvp-models", "hvp-programs", "hvp-xla-fault"]
+"""The runners whose study goes through expkit.study.run_study (the others: issue #26's list)."""
+
+
+@pytest.mark.parametrize("runner", THROUGH_THE_DRIVER)
+def test_a_second_run_on_a_directory_in_use_refuses_in_one_line_and_writes_nothing(runner, tmp_path, capsys):
+    import fcntl
+    import os
+
+    config, out = tmp_path / "config.toml", tmp_path / "out"
+    config.write_text(RUNNERS[runner][1])
+    out.mkdir()
+    holder = os.open(out, os.O_RDONLY)  # as the first run holds it
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        status, stdout, err = run(runner, ["--config", config, "--out", out], capsys)
+    finally:
+        os.close(holder)
+    assert (status, stdout) == (2, "") and err.count("\n") == 1 and "in use by another run" in err
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runner", THROUGH_THE_DRIVER)
+def test_a_full_disk_is_one_line_and_a_rerun_finishes_without_duplicates(runner, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from expkit.results import CsvLog
+    from expkit.study import EXIT_WRITE
+
+    config, out = tmp_path / "config.toml", tmp_path / "out"
+    config.write_text(RUNNERS[runner][1])
+    append, calls = CsvLog.append, []
+
+    def full_after_the_first_unit(self, rows):
+        if self.path.name == "units.csv":
+            calls.append(1)
+            if len(calls) == 2:  # the second unit's rows are written, its ledger line is not
+                raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        return append(self, rows)
+
+    monkeypatch.setattr(CsvLog, "append", full_after_the_first_unit)
+    status, _, err = run(runner, ["--config", config, "--out", out], capsys)
+    assert status == EXIT_WRITE, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: cannot write") and "units.csv" in last and "No space left" in last
+    assert json.loads((out / "meta.json").read_text())["status"] == "error"
+    monkeypatch.setattr(CsvLog, "append", append)
+    status, _, err = run(runner, ["--config", config, "--out", out], capsys)
+    assert status == 0, err
+    log, key = RUNNERS[runner][2], RUNNERS[runner][3]
+    rows = pd.read_csv(out / log)
+    assert not rows.duplicated(key).any()
+    assert json.loads((out / "meta.json").read_text())["status"] == "ok"

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from expkit.config import ConfigError
-from expkit.study import EXIT_WRITE, Unit, WriteError, run_study, study_cli
+from expkit.cli import EXIT_FAILURES
+from expkit.study import EXIT_WRITE, Outcome, Unit, WriteError, run_study, study_cli
 from tests.helpers.cli_runs import snapshot
 
 
@@ -138,3 +139,69 @@ def test_a_log_written_before_a_column_was_added_gains_it_empty(tmp_path):
     log.write_text("unit,a,z\nu1,1,3\n")  # a column this version does not write: left for CsvLog to refuse
     _add_new_columns(log, ["unit", "a", "b"])
     assert log.read_text() == "unit,a,z\nu1,1,3\n"
+
+
+class Judged(Toy):
+    """A toy whose derive step judges the run: Outcome(status, message)."""
+
+    def __init__(self, config, outcome):
+        super().__init__(config)
+        self.outcome = outcome
+
+    def derive(self, out_dir):
+        super().derive(out_dir)
+        return self.outcome
+
+
+def test_an_outcome_that_is_not_ok_is_recorded_said_in_one_line_and_exits_with_failures(tmp_path, capsys):
+    config, out = ToyConfig(), tmp_path / "out"
+    assert run_study(Judged(config, Outcome("failed", "the goals failed")), config, out, progress=False) == EXIT_FAILURES
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "error: the goals failed"
+    assert json.loads((out / "meta.json").read_text())["status"] == "failed"
+    assert run_study(Judged(config, None), config, out, progress=False) == 0  # it wrote everything: complete
+    assert "this run is complete" in capsys.readouterr().err
+    ok = tmp_path / "ok"
+    assert run_study(Judged(config, Outcome("ok", "results in ok")), config, ok, progress=False) == 0
+    assert capsys.readouterr().out == "results in ok\n"
+
+
+class Older(Toy):
+    """The toy as a study that knows the files it wrote before the driver (no unit column, no ledger)."""
+
+    def unit_of(self, log, row):
+        return f"u{int(row['i'])}"
+
+    def legacy_complete(self, key, rows, out_dir):
+        return len(rows["rows.csv"]) == 3
+
+
+def _as_written_before_the_driver(out, drop_rows: int = 0):
+    rows = pd.read_csv(out / "rows.csv").drop(columns="unit")
+    rows.iloc[:len(rows) - drop_rows].to_csv(out / "rows.csv", index=False)
+    (out / "units.csv").unlink()
+
+
+def test_a_directory_written_before_the_driver_is_complete_untouched_and_keyed_when_it_runs_again(tmp_path, capsys):
+    config, out = ToyConfig(), tmp_path / "out"
+    run_study(Toy(config), config, out, progress=False)
+    whole = pd.read_csv(out / "rows.csv")
+    _as_written_before_the_driver(out)
+    before = snapshot(out)
+    study = Older(config)
+    assert run_study(study, config, out, progress=False) == 0
+    assert study.measured == [] and snapshot(out) == before and "this run is complete" in capsys.readouterr().err
+    assert run_study(study, config, out, redraw=True, progress=False) == 0  # runs again: keyed on disk
+    assert study.measured == [] and pd.read_csv(out / "rows.csv").equals(whole)
+    assert list(pd.read_csv(out / "units.csv")["unit"]) == ["u0", "u1", "u2", "u3"]
+
+
+def test_an_older_unit_cut_short_is_measured_again_whole(tmp_path):
+    config, out = ToyConfig(), tmp_path / "out"
+    run_study(Toy(config), config, out, progress=False)
+    _as_written_before_the_driver(out, drop_rows=1)  # u3 lost its last row
+    meta = json.loads((out / "meta.json").read_text())
+    (out / "meta.json").write_text(json.dumps({**meta, "status": "interrupted", "finished": None}))
+    study = Older(config)
+    assert run_study(study, config, out, progress=False) == 0
+    rows = pd.read_csv(out / "rows.csv")
+    assert study.measured == ["u3"] and len(rows) == 12 and not rows.duplicated(["i", "j"]).any()

@@ -64,7 +64,7 @@ knots = 2
 meta_steps = 10
 grid_points = 4
 norm_horizons = [8]
-norm_multiples = [1.0]
+norm_multiples = [1.0, 2.0, 4.0, 8.0]
 """
 CURVATURE = """
 name = "tiny"

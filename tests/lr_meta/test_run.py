@@ -47,7 +47,7 @@ def test_a_run_writes_its_results(finished):
     assert {"trajectory.csv", "summary.json", "certificate.json", "meta.json", "beta_sweep.csv", "beta_sweep_curves.csv",
             "quadratic_table.csv", "quadratic_curves.csv"} <= names
     frame = pd.read_csv(out / "trajectory.csv")
-    assert list(frame.columns) == ["step", "loss", "grad_norm", "alpha_0", "alpha_1", "alpha_2", "alpha_3"]
+    assert list(frame.columns) == ["unit", "step", "loss", "grad_norm", "alpha_0", "alpha_1", "alpha_2", "alpha_3"]
     np.testing.assert_array_equal(frame["step"], np.arange(0, 61, 5))
     summary = json.loads((out / "summary.json").read_text())
     meta = json.loads((out / "meta.json").read_text())
@@ -73,8 +73,12 @@ def test_resume_after_a_kill_reproduces_the_uninterrupted_run(finished, tmp_path
     shutil.copytree(done, out)
     whole = (done / "trajectory.csv").read_bytes()
     lines = whole.splitlines(keepends=True)
-    # A kill leaves 5 whole rows of 13 and half of the sixth; derived files are stale.
+    # A kill leaves 5 whole rows of 13 and half of the sixth; derived files are stale. The driver's
+    # ledger lists a unit after all its rows, so it holds the units before the one cut.
     (out / "trajectory.csv").write_bytes(b"".join(lines[:6]) + lines[6][:17])
+    kept = pd.read_csv(out / "trajectory.csv")["unit"].unique()[:-1]
+    ledger = pd.read_csv(out / "units.csv")
+    ledger[ledger["unit"].isin(kept)].to_csv(out / "units.csv", index=False)
     meta = json.loads((out / "meta.json").read_text())
     meta["status"] = "running"
     (out / "meta.json").write_text(json.dumps(meta))
@@ -98,7 +102,7 @@ def test_a_run_cut_after_its_last_step_redoes_no_finished_stage(finished, tmp_pa
     (out / "meta.json").write_text(json.dumps(meta))
     for name in ("summary.json", "alpha.png"):
         (out / name).unlink()
-    import lr_meta.run as runner
+    import lr_meta.task_study as runner
 
     def redone(*args, **kwargs):
         raise AssertionError("a finished stage was computed again")
@@ -132,7 +136,7 @@ def test_divergence_is_reported_not_written_as_nan(tmp_path, capsys):
     assert status == EXIT_DIVERGED
     assert "diverged" in err and "beta=10" in err.replace(" ", "")
     frame = pd.read_csv(out / "trajectory.csv")
-    assert np.all(np.isfinite(frame.to_numpy()))
+    assert np.all(np.isfinite(frame.drop(columns="unit").to_numpy()))
     assert json.loads((out / "summary.json").read_text())["status"] == "diverged"
     assert json.loads((out / "meta.json").read_text())["status"] == "diverged"
     assert not (out / "certificate.json").exists()
