@@ -5,37 +5,34 @@
 A config with `study = "trained"` runs the trained-network study instead
 (curvature/trained_run.py); the rest of this module is the task's study.
 
-Order matters for "nothing written on bad input": the config is validated, an existing
-run directory is checked for the same config, the devices are checked, and only then
-is anything created. Then, each unit's rows written as soon as it finishes:
+The task's study goes through the one driver (expkit.study): the config is validated, an
+existing run directory checked for the same config and the devices checked before anything
+is created; the driver owns the rest (resuming, the lock, x64 around the run only, meta.json).
+Its units, each written as soon as it finishes:
 
-1. exact.csv / exact.json: the dense Hessian's spectrum and diagonal at study_depth;
-2. trace.csv, diag.csv: one group of repetitions per (estimator, budget);
-3. eigen.csv (Lanczos and power iteration, every step), slq.csv (SLQ nodes, weights);
-4. cost.csv, estimates.csv: one group per (depth, route).
+1. `exact`: exact.csv / exact.json, the dense Hessian's spectrum and diagonal at study_depth;
+2. `trace/...`, `diag/...`: trace.csv, diag.csv, one group of repetitions per (estimator, budget);
+3. `eigen`, `slq`: eigen.csv (Lanczos and power iteration, every step), slq.csv (SLQ nodes, weights);
+4. `cost/<depth>/<route>`: cost.csv, estimates.csv.
 
-A re-run resumes: finished units are kept, a group cut short by a kill is dropped and
-redone, failed cost routes are measured again. The summaries and figures are derived
-from the files at the end of every run. A run where a route failed, or gave values its
-check calls wrong (curvature.batching), exits 3.
-
-x64 is switched on with `jax.enable_x64(True)` around the run only, never globally.
+A re-run resumes: finished units are kept, a unit cut short by a kill is dropped and redone,
+failed cost routes are measured again (`retry`). The summaries and figures are derived from
+the files at the end of every run. A run where a route failed, or gave values its check calls
+wrong (curvature.batching), exits 3.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
 
-from expkit.cli import EXIT_FAILURES, config_parser, dry_run, run_cli
+from expkit.cli import config_parser, dry_run, run_cli
 from expkit.config import ConfigError
-from expkit.lifecycle import RunRecord, complete_groups, todo
-from expkit.results import CsvLog, write_csv_atomic, write_json_atomic
+from expkit.lifecycle import RunRecord
+from expkit.results import write_csv_atomic, write_json_atomic
+from expkit.study import Outcome, Unit, run_and_report
 from curvature.config import CurvatureConfig, load
 
 
@@ -61,12 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     if jax.device_count() < config.devices:
         raise ConfigError(f"config key 'devices' is {config.devices} but JAX sees {jax.device_count()} device(s); "
                           f"on CPU set XLA_FLAGS=--xla_force_host_platform_device_count={config.devices}")
-    with jax.enable_x64(True):
-        if config.study == "trained":  # a trained network on real data: curvature/trained_run.py
-            from curvature import trained_run
+    if config.study == "trained":  # a trained network on real data: curvature/trained_run.py
+        from curvature import trained_run
 
+        with jax.enable_x64(True):
             return trained_run.run(config, record, plots=not args.no_plots, redraw=args.redraw)
-        return run(config, record, plots=not args.no_plots, redraw=args.redraw)
+    return run_and_report(CurvatureStudy(config, plots=not args.no_plots), config, out, redraw=args.redraw)
 
 
 def cli(argv: list[str] | None = None) -> None:
@@ -74,134 +71,118 @@ def cli(argv: list[str] | None = None) -> None:
     run_cli(lambda: main(argv))
 
 
-@dataclasses.dataclass
-class _Plan:
-    """What a run still has to do: each log, and the units not yet in it."""
+class CurvatureStudy:
+    """The task's study (expkit.study protocol). Units: `exact`, `trace/<estimator>/<hvps>`,
+    `diag/<estimator>/<hvps>`, `eigen`, `slq`, then `cost/<depth>/<route>`."""
 
-    logs: dict[str, CsvLog]
-    trace: list[tuple]
-    diag: list[tuple]
-    cost: list[tuple]
-    exact: bool
-    eigen: bool
-    slq: bool
-    total: int
+    name = "curvature"
+    x64 = True
 
-    @property
-    def units(self) -> int:
-        return self.exact + len(self.trace) + len(self.diag) + self.eigen + self.slq + len(self.cost)
+    def __init__(self, config: CurvatureConfig, plots: bool = True):
+        from curvature import cost, study
 
+        self.config, self.plots = config, plots
+        self.logs = {"trace.csv": study.TRACE_COLUMNS, "diag.csv": study.DIAG_COLUMNS, "cost.csv": cost.COST_COLUMNS,
+                     "estimates.csv": cost.ESTIMATE_COLUMNS}
+        self._problem, self._depth_problem, self._dense_state = None, None, {}
 
-def plan(config: CurvatureConfig, out: Path) -> _Plan:
-    """Opens the logs, drops groups a kill cut short, and lists the units left."""
-    from curvature import cost, study
+    def units(self) -> list[Unit]:
+        from curvature import cost
 
-    logs = {"trace": CsvLog(out / "trace.csv", study.TRACE_COLUMNS),
-            "diag": CsvLog(out / "diag.csv", study.DIAG_COLUMNS),
-            "cost": CsvLog(out / "cost.csv", cost.COST_COLUMNS),
-            "estimates": CsvLog(out / "estimates.csv", cost.ESTIMATE_COLUMNS)}
-    trace_done = complete_groups(logs["trace"], ["estimator", "hvps"], lambda g: len(g) == config.trace_reps)
-    diag_done = complete_groups(logs["diag"], ["estimator", "hvps"], lambda g: len(g) == config.diag_reps)
-    cost_done = complete_groups(logs["cost"], ["depth", "route"], lambda g: (g["status"] == "skipped").all()
-                                or ((g["status"] == "ok").all() and len(g) == _runs(config, g["route"].iloc[0])))
-    # Estimates belong to finished cost groups only: drop the rest (they are redone).
-    complete_groups(logs["estimates"], ["depth", "route"],
-                    lambda g: (g["depth"].iloc[0], g["route"].iloc[0]) in cost_done)
-    trace = [(n, m) for n in config.trace_estimators for m in config.trace_budgets]
-    diag = [(n, m) for n in config.diag_estimators for m in config.diag_budgets]
-    costs = [(d, r) for d in config.cost_depths for r in cost.route_names(config)]
-    return _Plan(logs, todo(trace, trace_done), todo(diag, diag_done), todo(costs, cost_done),
-                 exact=not ((out / "exact.json").exists() and (out / "exact.csv").exists()),
-                 eigen=not (out / "eigen.csv").exists(), slq=not (out / "slq.csv").exists(),
-                 total=3 + len(trace) + len(diag) + len(costs))
+        c = self.config
+        # Costs, for the progress bar: a repetition group ~ its HVPs; a cost route ~ its depth (dense: squared).
+        return ([Unit("exact", cost=c.study_params / 50, label=f"dense Hessian + eigvalsh, P = {c.study_params}")]
+                + [Unit(f"trace/{n}/{m}", cost=m * c.trace_reps / 20, label=f"trace {n}, {m} HVPs")
+                   for n in c.trace_estimators for m in c.trace_budgets]
+                + [Unit(f"diag/{n}/{m}", cost=m * c.diag_reps / 20, label=f"diagonal {n}, {m} HVPs")
+                   for n in c.diag_estimators for m in c.diag_budgets]
+                + [Unit("eigen", cost=10, label="Lanczos and power iteration"),
+                   Unit("slq", cost=10, label="stochastic Lanczos quadrature")]
+                + [Unit(f"cost/{d}/{r}", cost=1 + (d / 50) ** (2 if r.startswith("dense_") else 1),
+                        label=f"cost: {r} at {d} layers") for d in c.cost_depths for r in cost.route_names(c)])
 
+    def retry(self, out_dir: Path) -> set[str]:
+        """Cost routes that failed or gave wrong values are measured again on a re-run."""
+        path = out_dir / "cost.csv"
+        if not path.is_file() or not path.stat().st_size:
+            return set()
+        rows = pd.read_csv(path)
+        return set(rows.loc[rows["status"].isin(["failed", "wrong"]), "unit"]) if "unit" in rows else set()
 
-def run(config: CurvatureConfig, record: RunRecord, plots: bool = True, redraw: bool = False) -> int:
-    """Runs (or resumes) every stage for a validated config into `record`'s directory."""
-    from expkit.provenance import environment_info
+    # --- a run written before the driver ---
+    def unit_of(self, log: str, row) -> str:
+        if log in ("trace.csv", "diag.csv"):
+            return f"{log[:-4]}/{row['estimator']}/{int(row['hvps'])}"
+        return f"cost/{int(row['depth'])}/{row['route']}"
 
-    left = plan(config, record.out_dir)
-    if record.nothing_to_do(left.units, redraw):
-        return 0
-    record.start(environment_info(), total=left.total, done=left.total - left.units)
-    with record.guard():
-        with tqdm(total=left.total, initial=left.total - left.units, desc="curvature", unit="unit",
-                  file=sys.stderr, mininterval=0.5) as bar:
-            _measure(config, record.out_dir, left, bar)
-        return _finish(config, record, plots)
+    def legacy_complete(self, key: str, rows: dict, out_dir: Path) -> bool:
+        c, kind = self.config, key.split("/")[0]
+        if kind in ("trace", "diag"):
+            return len(rows[f"{kind}.csv"]) == (c.trace_reps if kind == "trace" else c.diag_reps)
+        if kind == "cost":
+            g = rows["cost.csv"]
+            return len(g) > 0 and ((g["status"] == "skipped").all() or (
+                (g["status"] == "ok").all() and len(g) == _runs(c, key.split("/")[2])))
+        return all((out_dir / name).is_file() for name in {"exact": ["exact.json", "exact.csv"], "eigen": ["eigen.csv"],
+                                                           "slq": ["slq.csv"]}[kind])
 
+    # --- measuring ---
+    def problem(self):
+        from curvature.problem import build_problem
 
-def _measure(config: CurvatureConfig, out: Path, left: _Plan, bar) -> None:
-    """Each unit left, its rows written as soon as it is done."""
-    from curvature import cost, study
-    from curvature.problem import build_problem
+        if self._problem is None:
+            self._problem = build_problem(self.config, self.config.study_depth)
+        return self._problem
 
-    def step(label: str):
-        bar.set_postfix_str(label, refresh=True)
+    def measure(self, unit: Unit, out_dir: Path) -> dict:
+        from curvature import cost, study
+        from curvature.problem import build_problem
 
-    study_units = left.units - len(left.cost)
-    problem = build_problem(config, config.study_depth) if study_units else None
-    if left.exact:
-        step(f"dense Hessian + eigvalsh, P = {config.study_params}")
-        arrays, facts = study.exact_reference(problem, config)
-        frame = pd.DataFrame({"index": range(len(arrays["eigenvalue"])), **arrays})
-        write_csv_atomic(out / "exact.csv", frame[study.EXACT_COLUMNS])
-        write_json_atomic(out / "exact.json", facts)
-        bar.update()
-    exact = json.loads((out / "exact.json").read_text()) if study_units else None
-    ref = pd.read_csv(out / "exact.csv") if study_units else None
-    for name, m in left.trace:
-        step(f"trace {name}, {m} HVPs")
-        left.logs["trace"].append(study.trace_group(problem, config, name, m, float(exact["trace"])))
-        bar.update()
-    for name, m in left.diag:
-        step(f"diagonal {name}, {m} HVPs")
-        left.logs["diag"].append(study.diag_group(problem, config, name, m, ref["hessian_diagonal"].to_numpy()))
-        bar.update()
-    if left.eigen:
-        step("Lanczos and power iteration")
-        write_csv_atomic(out / "eigen.csv", pd.DataFrame(
-            study.eigen_rows(problem, config, ref["eigenvalue"].to_numpy()), columns=study.EIGEN_COLUMNS))
-        bar.update()
-    if left.slq:
-        step("stochastic Lanczos quadrature")
-        write_csv_atomic(out / "slq.csv", pd.DataFrame(study.slq_rows(problem, config), columns=study.SLQ_COLUMNS))
-        bar.update()
-    problem, depth_problem, dense_state = None, None, {}  # frees the study's model
-    for depth, route in left.cost:
-        step(f"cost: {route} at {depth} layers")
-        if depth_problem is None or depth_problem.depth != depth:
-            depth_problem, dense_state = build_problem(config, depth), {}
-        rows, estimates = cost.measure_route(depth_problem, config, route, dense_state)
-        if estimates:
-            left.logs["estimates"].append(estimates)
-        left.logs["cost"].append(rows)
-        bar.update()
+        c, kind = self.config, unit.key.split("/")[0]
+        if kind == "exact":
+            arrays, facts = study.exact_reference(self.problem(), c)
+            write_json_atomic(out_dir / "exact.json", facts)
+            frame = pd.DataFrame({"index": range(len(arrays["eigenvalue"])), **arrays})
+            return {"exact.csv": frame[study.EXACT_COLUMNS]}
+        if kind == "cost":
+            _, depth, route = unit.key.split("/")
+            self._problem = None  # frees the study's model
+            if self._depth_problem is None or self._depth_problem.depth != int(depth):
+                self._depth_problem, self._dense_state = build_problem(c, int(depth)), {}
+            rows, estimates = cost.measure_route(self._depth_problem, c, route, self._dense_state)
+            return {"cost.csv": rows, "estimates.csv": estimates}
+        exact = json.loads((out_dir / "exact.json").read_text())
+        ref = pd.read_csv(out_dir / "exact.csv")
+        if kind == "trace":
+            _, name, m = unit.key.split("/")
+            return {"trace.csv": study.trace_group(self.problem(), c, name, int(m), float(exact["trace"]))}
+        if kind == "diag":
+            _, name, m = unit.key.split("/")
+            return {"diag.csv": study.diag_group(self.problem(), c, name, int(m), ref["hessian_diagonal"].to_numpy())}
+        if kind == "eigen":
+            return {"eigen.csv": pd.DataFrame(study.eigen_rows(self.problem(), c, ref["eigenvalue"].to_numpy()),
+                                              columns=study.EIGEN_COLUMNS)}
+        return {"slq.csv": pd.DataFrame(study.slq_rows(self.problem(), c), columns=study.SLQ_COLUMNS)}
 
+    # --- from the files alone ---
+    def derive(self, out_dir: Path) -> Outcome:
+        from curvature.plots import plot_all
+        from curvature.summary import summarize
 
-def _finish(config: CurvatureConfig, record: RunRecord, plots: bool) -> int:
-    """Summaries and figures from the files; the exit status."""
-    from curvature import cost
-    from curvature.plots import plot_all
-    from curvature.summary import summarize
-
-    out = record.out_dir
-    summary, tables = summarize(out, config)
-    for name, table in tables.items():
-        write_csv_atomic(out / name, table)
-    cost_log = CsvLog(out / "cost.csv", cost.COST_COLUMNS)
-    failed = cost_log.read().query("status in ('failed', 'wrong')")
-    summary["status"] = "failed" if len(failed) else "ok"
-    write_json_atomic(out / "summary.json", summary)
-    if plots:
-        plot_all(out)
-    record.finish(summary["status"])
-    print(report_lines(summary, out))
-    if len(failed):
-        print(f"error: {len(failed)} route(s) failed or gave wrong values (see the note column of {out / 'cost.csv'}); "
-              "re-run the same command to retry them", file=sys.stderr)
-        return EXIT_FAILURES
-    return 0
+        summary, tables = summarize(out_dir, self.config)
+        for name, table in tables.items():
+            write_csv_atomic(out_dir / name, table)
+        failed = pd.read_csv(out_dir / "cost.csv").query("status in ('failed', 'wrong')")
+        summary["status"] = "failed" if len(failed) else "ok"
+        write_json_atomic(out_dir / "summary.json", summary)
+        if self.plots:
+            plot_all(out_dir)
+        report = report_lines(summary, out_dir)
+        if len(failed):
+            print(report)
+            return Outcome("failed", f"{len(failed)} route(s) failed or gave wrong values (see the note column of "
+                                     f"{out_dir / 'cost.csv'}); re-run the same command to retry them")
+        return Outcome("ok", report)
 
 
 def _runs(config: CurvatureConfig, route: str) -> int:

@@ -73,6 +73,8 @@ DRIVER_RUNS = {
                          "the XLA:CPU fault's impact: vmapped HVPs and dense Hessians against a long-double witness"),
     "hvp_models_programs_cpu": ("`hvp-models --config configs/hvp_models_programs.toml`",
                                 "the same models' compiled programs: transposes, bytes, convolution layouts"),
+    "curvature": ("`curvature --config configs/curvature.toml`",
+                  "trace, diagonal, top eigenvalues and density of the task's MLP against its dense Hessian (docs/curvature.md)"),
     "lr_meta": ("`lr-meta --config configs/lr_meta.toml`",
                 "Task 2: ten step sizes tuned by meta-GD, certified, with the β sweep and the quadratic (docs/lr_meta.md)"),
     "lr_meta_horizon": ("`lr-meta --config configs/lr_meta_horizon.toml`",

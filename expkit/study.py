@@ -7,6 +7,7 @@
         def measure(self, unit, out_dir) -> dict[str, list[dict] | DataFrame]: ...
                                                      # one unit's rows per log, or whole tables
         def derive(self, out_dir) -> Outcome | None: ...  # summaries, tables, figures, from the files alone
+        def retry(self, out_dir) -> set[str]: ...   # optional: finished units to measure again (failed points)
         # Optional, for directories written before the driver (no units.csv, no `unit` column):
         def unit_of(self, log, row) -> str: ...      # the unit an older row belongs to
         def legacy_complete(self, key, rows, out_dir) -> bool: ...  # {log: its rows of `key`} -> whether done
@@ -118,11 +119,12 @@ def run_study(study: Study, config, out_dir: str | Path, *, redraw: bool = False
         units = study.units()
         legacy = _legacy(study, out)
         done = set(legacy[1]) if legacy else set(CsvLog(out / LEDGER, ["unit"]).read()["unit"].astype(str))
-        if record.nothing_to_do(sum(u.key not in done for u in units), redraw):
+        retry = set(getattr(study, "retry", lambda out_dir: set())(out)) & done
+        if record.nothing_to_do(sum(u.key not in done - retry for u in units), redraw):
             return 0
         # x64 and the matmul precision are set before the environment is recorded, so meta.json says what ran.
         with jax.enable_x64(study.x64), jax.default_matmul_precision(getattr(study, "matmul_precision", None)):
-            outcome = _run(study, record, out, units, progress, legacy) or Outcome()
+            outcome = _run(study, record, out, units, progress, legacy, retry) or Outcome()
         if outcome.status != "ok":
             print(f"error: {outcome.message}", file=sys.stderr)
             return EXIT_FAILURES
@@ -157,7 +159,7 @@ def _legacy(study: Study, out: Path) -> tuple[dict, list[str]] | None:
 
 
 def _run(study: Study, record: RunRecord, out: Path, units: list[Unit], progress: bool,
-         legacy: tuple[dict, list[str]] | None) -> Outcome | None:
+         legacy: tuple[dict, list[str]] | None, retry: set[str]) -> Outcome | None:
     from tqdm.auto import tqdm
 
     from expkit.provenance import environment_info
@@ -168,6 +170,9 @@ def _run(study: Study, record: RunRecord, out: Path, units: list[Unit], progress
             for name, frame in legacy[0].items():
                 write_csv_atomic(out / name, frame)
             ledger.append([{"unit": key} for key in legacy[1]])
+        if retry:  # off the ledger, so their rows are dropped and they are measured again
+            listed = ledger.read()
+            ledger.rewrite(listed[~listed["unit"].astype(str).isin(retry)])
         for name, columns in study.logs.items():
             _add_new_columns(out / name, ["unit", *columns])
         logs = {name: CsvLog(out / name, ["unit", *columns]) for name, columns in study.logs.items()}

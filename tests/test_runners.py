@@ -86,7 +86,7 @@ def capsys_module():
 
 def test_every_runner_goes_through_the_one_lifecycle():
     # No runner writes meta.json itself: each opens, starts and finishes a RunRecord.
-    for path in ["hvp_bench/sweep.py", "curvature/run.py", "curvature/trained_run.py"]:
+    for path in ["hvp_bench/sweep.py", "curvature/trained_run.py"]:
         source = (ROOT / path).read_text()
         assert "RunRecord" in source and '"meta.json"' not in source, path
         names = {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute)}
@@ -204,7 +204,7 @@ def test_every_committed_run_of_the_driver_reads_as_complete_through_it(run_dir,
     assert snapshot(copy) == before
 
 
-THROUGH_THE_DRIVER = ["lr-meta", "lr-meta-horizon", "lr-meta-training", "curvature-density", "curvature-xtrace-bias",
+THROUGH_THE_DRIVER = ["lr-meta", "lr-meta-horizon", "curvature", "lr-meta-training", "curvature-density", "curvature-xtrace-bias",
                       "curvature-blocks", "hvp-models", "hvp-programs", "hvp-xla-fault"]
 """The runners whose study goes through expkit.study.run_study (the others: issue #26's list)."""
 

@@ -10,7 +10,7 @@ import pytest
 
 from curvature import cost
 from curvature.run import cli
-from tests.helpers.cli_runs import assert_rejected, finish, run_in_process
+from tests.helpers.cli_runs import assert_rejected, finish, forget_units, run_in_process
 from tests.helpers.tiny_configs import CURVATURE, with_keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def test_a_run_writes_its_results(finished):
     exact = json.loads((out / "exact.json").read_text())
     assert exact["params"] == 272 and exact["trace"] == pytest.approx(exact["trace_from_eigenvalues"], rel=1e-10)
     trace = pd.read_csv(out / "trace.csv")
-    assert len(trace) == 2 * 2 * 3 and np.all(np.isfinite(trace["estimate"]))
+    assert len(trace) == 2 * 3 * 3 and np.all(np.isfinite(trace["estimate"]))
     eigen = pd.read_csv(out / "eigen.csv")
     lanczos = eigen[(eigen["method"] == "lanczos") & (eigen["hvps"] == 12) & (eigen["rank"] == 1)]
     assert lanczos["rel_error"].max() < 1e-5  # 12 steps find both ends of a 272 x 272 Hessian
@@ -77,6 +77,7 @@ def test_resume_after_a_kill_redoes_only_what_was_lost(finished, tmp_path, capsy
     # Killed inside the last group: two of its three rows, half of the second; eigen.csv never written.
     (out / "trace.csv").write_bytes(b"".join(lines[:-2]) + lines[-2][:9])
     (out / "eigen.csv").unlink()
+    forget_units(out, [pd.read_csv(done / "trace.csv")["unit"].iloc[-1], "eigen"])
     status, stdout, _ = run(["--config", config, "--out", out, "--no-plots"], capsys)
     assert status == 0 and "results in" in stdout
     assert (out / "trace.csv").read_bytes() == whole
@@ -91,6 +92,7 @@ def test_a_failed_route_exits_3_and_is_retried(finished, tmp_path, capsys, monke
     shutil.copytree(done, out)
     frame = pd.read_csv(out / "cost.csv")
     frame[frame["route"] != "lanczos"].to_csv(out / "cost.csv", index=False)
+    forget_units(out, frame.loc[frame["route"] == "lanczos", "unit"])
 
     def broken(*args, **kwargs):
         raise RuntimeError("RESOURCE_EXHAUSTED: pretend")
@@ -113,6 +115,7 @@ def test_wrong_values_are_a_status_exit_3_and_are_measured_again(finished, tmp_p
     shutil.copytree(done, out)
     frame = pd.read_csv(out / "cost.csv")
     frame[frame["route"] != "hvp"].to_csv(out / "cost.csv", index=False)
+    forget_units(out, frame.loc[frame["route"] == "hvp", "unit"])
     real = cost.block_check
     monkeypatch.setattr(cost, "block_check", lambda *a, **k: {**real(*a, **k), "matmat_vs_single": 3e7})
     status, _, err = run(["--config", config, "--out", out, "--no-plots"], capsys)
