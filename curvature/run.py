@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load(args.config, args.overrides)
     out = Path(args.out) if args.out else Path("runs") / config.name
-    record = RunRecord.open(out, config)
+    RunRecord.open(out, config)  # another config's directory: refused before --dry-run says yes
     if args.dry_run:
         return dry_run(config, out)
     import jax
@@ -59,11 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError(f"config key 'devices' is {config.devices} but JAX sees {jax.device_count()} device(s); "
                           f"on CPU set XLA_FLAGS=--xla_force_host_platform_device_count={config.devices}")
     if config.study == "trained":  # a trained network on real data: curvature/trained_run.py
-        from curvature import trained_run
+        from curvature.trained_run import TrainedStudy
 
-        with jax.enable_x64(True):
-            return trained_run.run(config, record, plots=not args.no_plots, redraw=args.redraw)
-    return run_and_report(CurvatureStudy(config, plots=not args.no_plots), config, out, redraw=args.redraw)
+        study = TrainedStudy(config, plots=not args.no_plots)
+    else:
+        study = CurvatureStudy(config, plots=not args.no_plots)
+    return run_and_report(study, config, out, redraw=args.redraw)
 
 
 def cli(argv: list[str] | None = None) -> None:

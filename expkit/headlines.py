@@ -75,6 +75,9 @@ DRIVER_RUNS = {
                                 "the same models' compiled programs: transposes, bytes, convolution layouts"),
     "curvature": ("`curvature --config configs/curvature.toml`",
                   "trace, diagonal, top eigenvalues and density of the task's MLP against its dense Hessian (docs/curvature.md)"),
+    "curvature_trained": ("`curvature --config configs/curvature_trained.toml`",
+                          "Hessian and GGN of a classifier trained on digits, at checkpoints along training "
+                          "(docs/curvature_trained.md)"),
     "lr_meta": ("`lr-meta --config configs/lr_meta.toml`",
                 "Task 2: ten step sizes tuned by meta-GD, certified, with the β sweep and the quadratic (docs/lr_meta.md)"),
     "lr_meta_horizon": ("`lr-meta --config configs/lr_meta_horizon.toml`",

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from expkit.headlines import DRIVER_RUNS
-from tests.helpers.cli_runs import run_in_process, snapshot
+from tests.helpers.cli_runs import forget_units, run_in_process, snapshot
 from tests.helpers.tiny_configs import (BLOCKS, CURVATURE, CURVATURE_TRAINED, DENSITY, HORIZON, HVP, HVP_MODELS,
                                         HVP_PROGRAMS, LR_META, TRAINING, XLA_FAULT, XTRACE_BIAS)
 
@@ -86,7 +86,7 @@ def capsys_module():
 
 def test_every_runner_goes_through_the_one_lifecycle():
     # No runner writes meta.json itself: each opens, starts and finishes a RunRecord.
-    for path in ["hvp_bench/sweep.py", "curvature/trained_run.py"]:
+    for path in ["hvp_bench/sweep.py"]:
         source = (ROOT / path).read_text()
         assert "RunRecord" in source and '"meta.json"' not in source, path
         names = {n.attr for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Attribute)}
@@ -168,9 +168,8 @@ def test_a_run_cut_by_a_kill_resumes_says_what_is_left_and_duplicates_nothing(fi
     rows = 1 + (len(lines) - 1) // 2  # the header, half of the rows, and part of the next row
     (cut / log).write_bytes(b"".join(lines[:rows]) + lines[rows][:7])
     if (cut / "units.csv").exists():  # the study driver's ledger: a unit is listed after all its rows
-        kept = pd.read_csv(io.BytesIO(b"".join(lines[:rows])))["unit"].unique()[:-1]  # the last may be cut
-        ledger = pd.read_csv(cut / "units.csv")
-        ledger[ledger["unit"].isin(kept)].to_csv(cut / "units.csv", index=False)
+        kept = pd.read_csv(io.BytesIO(b"".join(lines[:rows])))["unit"].value_counts()
+        forget_units(cut, [u for u, n in whole["unit"].value_counts().items() if kept.get(u, 0) < n])
     status, _, err = run(runner, ["--config", config, "--out", cut], capsys)
     assert status == 0, err
     assert "resuming" in err and " done, " in err and " left" in err
@@ -204,7 +203,7 @@ def test_every_committed_run_of_the_driver_reads_as_complete_through_it(run_dir,
     assert snapshot(copy) == before
 
 
-THROUGH_THE_DRIVER = ["lr-meta", "lr-meta-horizon", "curvature", "lr-meta-training", "curvature-density", "curvature-xtrace-bias",
+THROUGH_THE_DRIVER = ["lr-meta", "lr-meta-horizon", "curvature", "curvature-trained", "lr-meta-training", "curvature-density", "curvature-xtrace-bias",
                       "curvature-blocks", "hvp-models", "hvp-programs", "hvp-xla-fault"]
 """The runners whose study goes through expkit.study.run_study (the others: issue #26's list)."""
 
