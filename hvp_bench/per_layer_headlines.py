@@ -137,7 +137,7 @@ def pooled_lines(parent: str | Path) -> list[str]:
     metas = [json.loads((d / "meta.json").read_text()) for d in run_dirs(parent)]
     config, env = metas[0]["config"], metas[0]["environment"]
     task, tuned = config["variants"][:2]
-    starts = ", ".join(f"{m['started'][5:16].replace('T', ' ')} ({m['sessions'][0]['git_commit'][:7]})"
+    starts = ", ".join(f"{m['started'][:16].replace('T', ' ')} ({m['sessions'][0]['git_commit'][:7]})"
                        for m in metas)
 
     def cell(variant: str, method: str) -> str:
@@ -172,10 +172,37 @@ def between_runs_lines(parent: str | Path) -> list[str]:
              "|---|---|---|" + "---|" * len(names) + "---|"]
     for method, name, variant in _pairs(costs):
         row = variant_row(costs, variant, method)
-        runs = " | ".join(significant(variant_row(own[n], variant, method).ratio, 2) for n in names)
+        runs = " | ".join(f"{significant(variant_row(own[n], variant, method).ratio, 2)}×" for n in names)
         share = "n/a" if pd.isna(row.between_runs) else f"{row.between_runs:.0%}"
         lines.append(f"| {name} | `{variant}` | {significant(row.ratio, 2)}× | {runs} | {share} |")
     shares = costs["between_runs"].dropna()
     lines += ["", f"Between runs lies a median {shares.median():.0%} of that variance (from {shares.min():.0%} to "
                   f"{shares.max():.0%} over the {len(shares)} entries); the repeats of one run see only the rest."]
+    return lines
+
+
+def _half_width(costs: pd.DataFrame, variant: str) -> float:
+    """The median over a column's entries of the interval's larger half-width, relative to the median."""
+    rows = costs[costs["variant"] == variant]
+    return float(pd.concat([rows["hi"] / rows["ratio"] - 1, 1 - rows["lo"] / rows["ratio"]], axis=1).max(axis=1).median())
+
+
+def depth_choice_lines(parent: str | Path, first: str = "bench_per_layer_cpu") -> list[str]:
+    """Why the pooled study times 1000-6000 layers: the tuned gradient's median call at the shallowest and
+    deepest depth of the first study (`results/<first>`) and of the pooled one's first run, and the tuned
+    column's typical interval half-width in each."""
+    parent = Path(parent)
+    old, new = parent.parent / first, run_dirs(parent)[0]
+    tuned = json.loads((old / "meta.json").read_text())["config"]["variants"][1]
+    lines = [f"The tuned gradient's median call at the shallowest and the deepest depth, and the median over the tuned "
+             f"column of the larger half of each interval relative to its median (`{tuned}`):", "",
+             "| study | depths | the tuned gradient's median call, shallowest → deepest | tuned column's median "
+             "half-width |", "|---|---|---|---|"]
+    for run, costs in ((old, own_gradient_costs(old)), (new, pd.read_csv(parent / POOLED))):
+        summary = pd.read_csv(run / "summary.csv")
+        grad = summary[(summary["variant"] == tuned) & (summary["method"] == "gradient")].sort_values("depth")
+        lo, hi = grad.iloc[0], grad.iloc[-1]
+        lines.append(f"| `{run.parent.name}/{run.name}`{' (its first run)' if run == new else ''} | "
+                     f"{int(lo['depth'])}-{int(hi['depth'])} | {lo['median_s'] * 1e6:.0f} µs → {hi['median_s'] * 1e6:.0f} µs "
+                     f"(×{hi['median_s'] / lo['median_s']:.1f}) | ±{_half_width(costs, tuned):.0%} |")
     return lines

@@ -205,3 +205,34 @@ def test_an_older_unit_cut_short_is_measured_again_whole(tmp_path):
     assert run_study(study, config, out, progress=False) == 0
     rows = pd.read_csv(out / "rows.csv")
     assert study.measured == ["u3"] and len(rows) == 12 and not rows.duplicated(["i", "j"]).any()
+
+
+class Flaky(Toy):
+    """A toy whose derive step finds unit u1 failed until `mended`; `retry` asks for it again."""
+
+    mended = False
+
+    def measure(self, unit, out_dir):
+        rows = super().measure(unit, out_dir)
+        if unit.key == "u1":
+            rows["rows.csv"] = [{**r, "x64": self.mended} for r in rows["rows.csv"]]
+        return rows
+
+    def retry(self, out_dir):
+        rows = pd.read_csv(out_dir / "rows.csv") if (out_dir / "rows.csv").exists() else None
+        return set() if rows is None else set(rows.loc[~rows["x64"].astype(bool), "unit"])
+
+    def derive(self, out_dir):
+        super().derive(out_dir)
+        return None if self.mended else Outcome("failed", "u1 failed")
+
+
+def test_a_unit_the_study_asks_to_retry_is_measured_again_alone_and_not_duplicated(tmp_path):
+    config, out = ToyConfig(), tmp_path / "out"
+    assert run_study(Flaky(config), config, out, progress=False) == EXIT_FAILURES
+    mended = Flaky(config)
+    mended.mended = True
+    assert run_study(mended, config, out, progress=False) == 0
+    rows = pd.read_csv(out / "rows.csv")
+    assert mended.measured == ["u1"] and len(rows) == 12 and rows["x64"].all()
+    assert sorted(pd.read_csv(out / "units.csv")["unit"]) == ["u0", "u1", "u2", "u3"]

@@ -1,6 +1,7 @@
-"""README's per-layer headline: each quoted median is the median of the repeats' own ratios over the same
-formulation's gradient, recomputed here from runs.csv with SciPy's Theil-Sen (an implementation independent
-of expkit.robust's), and each quoted interval holds its median."""
+"""The per-layer tables (README's, pooled over runs, and the first study's in docs/hvp_bench.md): each quoted
+median is the median of the repeats' own ratios over the same formulation's gradient, recomputed here from
+runs.csv with SciPy's Theil-Sen (an implementation independent of expkit.robust's), and each quoted interval
+holds its median."""
 
 import re
 from pathlib import Path
@@ -16,6 +17,9 @@ from hvp_bench.words import label
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "results" / "bench_per_layer_cpu"
+POOLED = ROOT / "results" / "bench_per_layer_runs_cpu"
+TABLES = {"first": ("docs/hvp_bench.md", "per_layer_lines", [RUN]),
+          "pooled": ("README.md", "pooled_lines", sorted(p.parent for p in POOLED.glob("*/runs.csv")))}
 CELL = re.compile(r"([\d.]+)× \[([\d.]+), ([\d.]+)\]")
 
 def repeat_slopes(runs: pd.DataFrame, variant: str, method: str) -> dict[int, float]:
@@ -28,11 +32,11 @@ def repeat_slopes(runs: pd.DataFrame, variant: str, method: str) -> dict[int, fl
     return out
 
 
-def quoted_table() -> dict[str, list[tuple[str, str, str] | None]]:
-    """README's table: row name -> [(median, lo, hi) as printed, of the homework's formulation and of
+def quoted_table(page: str, function: str) -> dict[str, list[tuple[str, str, str] | None]]:
+    """A page's table: row name -> [(median, lo, hi) as printed, of the homework's formulation and of
     the tuned one; None for the reference gradient]."""
-    readme = (ROOT / "README.md").read_text()
-    block = readme[readme.index("<!-- headlines:hvp_bench.per_layer_lines"):]
+    readme = (ROOT / page).read_text()
+    block = readme[readme.index(f"<!-- headlines:hvp_bench.{function}"):]
     block = block[:block.index("<!-- /headlines -->")]
     table = {}
     for line in block.splitlines():
@@ -42,11 +46,14 @@ def quoted_table() -> dict[str, list[tuple[str, str, str] | None]]:
     return table
 
 
-@pytest.mark.skipif(not RUN.is_dir(), reason="no committed per-layer study")
-def test_each_quoted_median_is_the_repeats_median_over_the_same_formulation_s_gradient():
-    runs = pd.read_csv(RUN / "runs.csv")
-    assert runs["repeat"].nunique() >= 3 and runs["depth"].nunique() >= 7
-    table = quoted_table()
+@pytest.mark.parametrize("table_name", list(TABLES))
+def test_each_quoted_median_is_the_repeats_median_over_the_same_formulation_s_gradient(table_name):
+    page, function, run_dirs = TABLES[table_name]
+    # Every run's repeats, numbered apart: the pooled median is over all of them.
+    runs = pd.concat([pd.read_csv(d / "runs.csv").assign(repeat=lambda f, i=i: f["repeat"] + 1000 * i)
+                      for i, d in enumerate(run_dirs)])
+    assert runs["repeat"].nunique() >= 3 and runs["depth"].nunique() >= 3
+    table = quoted_table(page, function)
     assert set(table) == {label(method) for method in PER_LAYER_METHODS}
     for method in PER_LAYER_METHODS:
         for variant, quoted in zip(["scan", "scan-fused-jvp-remat"], table[label(method)]):
