@@ -69,3 +69,41 @@ def own_gradient_lines(run_dir: str | Path) -> list[str]:
                  f"{significant(r.hi / gradient.lo, 2)}]" for r in rows]
         lines.append(f"| `{variant}` | " + " | ".join(cells) + " |")
     return lines
+
+
+LEVER_METHODS = ("gradient", "hvp_by_hand", "hvp_fwd_rev", "hvp_rev_rev", "hvp_rev_fwd", "hvp_linearize",
+                 "hvp_linearized_apply", "dispatch_floor")
+
+
+def lever_lines(run_dir: str | Path, task: str = "scan", tuned: str = "scan-fused-jvp-remat") -> list[str]:
+    """docs/speed.md's lever table (variants.csv): nanoseconds per extra layer of every formulation and
+    method, [its 95% CI]; the tuned formulation's row in bold (no entry is: most intervals overlap)."""
+    costs = pd.read_csv(Path(run_dir) / "variants.csv")
+    variants = json.loads((Path(run_dir) / "meta.json").read_text())["config"]["variants"]
+    methods = [m for m in LEVER_METHODS if m in set(costs["method"])]
+    lines = ["| variant | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for variant in variants:
+        rows = [variant_row(costs, variant, m) for m in methods]
+        if any(r is None for r in rows):
+            continue
+        cells = [f"{r.per_layer_s * 1e9:.0f} [{r.lo * 1e9:.0f}, {r.hi * 1e9:.0f}]" for r in rows]
+        name = {task: f"`{task}` (the homework's)", tuned: f"**`{tuned}`**"}.get(variant, f"`{variant}`")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+BLOCK_METHODS = {"hvp_fwd_rev": "fwd-over-rev", "hvp_rev_rev": "rev-over-rev", "hvp_rev_fwd": "rev-over-fwd",
+                 "hvp_linearized_apply": "linearization applied", "hvp_by_hand": "by hand"}
+
+
+def block_lines(run_dir: str | Path, base: str = "scan-fused-jvp-remat") -> list[str]:
+    """docs/speed.md's table of blocks (variants.csv): each HVP's nanoseconds per extra layer and per
+    vector of `base` applied to blocks of k vectors (variants `base` and `base-k<k>`), by k."""
+    costs = pd.read_csv(Path(run_dir) / "variants.csv")
+    blocks = costs[(costs["variant"] == base) | costs["variant"].str.fullmatch(rf"{base}-k\d+")]
+    lines = ["| k | " + " | ".join(BLOCK_METHODS.values()) + " |", "|---|" + "---|" * len(BLOCK_METHODS)]
+    for k, rows in sorted(blocks.groupby("vectors")):
+        per_vector = rows.set_index("method")["per_vector_s"]
+        if all(m in per_vector for m in BLOCK_METHODS):
+            lines.append(f"| {k} | " + " | ".join(f"{per_vector[m] * 1e9:.0f}" for m in BLOCK_METHODS) + " |")
+    return lines
