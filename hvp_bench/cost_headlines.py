@@ -107,3 +107,19 @@ def block_lines(run_dir: str | Path, base: str = "scan-fused-jvp-remat") -> list
         if all(m in per_vector for m in BLOCK_METHODS):
             lines.append(f"| {k} | " + " | ".join(f"{per_vector[m] * 1e9:.0f}" for m in BLOCK_METHODS) + " |")
     return lines
+
+
+WIDTH_METHODS = {"gradient": "gradient", "hvp_fwd_rev": "forward-over-reverse", "hvp_rev_rev": "reverse-over-reverse",
+                 "hvp_by_hand": "R-operator (`-fused` vs matmul)"}
+
+
+def width_lines(run_dir: str | Path, task: str = "scan", tuned: str = "scan-fused-jvp-remat") -> list[str]:
+    """docs/speed.md's width table (summary.csv): the tuned formulation's median time over the homework's,
+    per method and width, at the run's one depth."""
+    summary = pd.read_csv(Path(run_dir) / "summary.csv").set_index(["variant", "method", "width"])["median_s"]
+    widths = sorted({w for v, m, w in summary.index if v == tuned})
+    lines = ["| width | " + " | ".join(map(str, widths)) + " |", "|---|" + "---|" * len(widths)]
+    for method, name in WIDTH_METHODS.items():
+        lines.append(f"| {name} | " + " | ".join(f"{summary[(tuned, method, w)] / summary[(task, method, w)]:.2f}"
+                                                 for w in widths) + " |")
+    return lines
