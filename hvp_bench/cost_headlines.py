@@ -123,3 +123,26 @@ def width_lines(run_dir: str | Path, task: str = "scan", tuned: str = "scan-fuse
         lines.append(f"| {name} | " + " | ".join(f"{summary[(tuned, method, w)] / summary[(task, method, w)]:.2f}"
                                                  for w in widths) + " |")
     return lines
+
+
+FRAMEWORKS = {"scan": "JAX `scan`", "scan-fused-jvp-remat": "JAX tuned", "torch": "torch eager",
+              "torch-func": "`torch.func`", "torch-compile": "`torch.compile`"}
+
+
+def framework_lines(run_dir: str | Path) -> list[str]:
+    """docs/speed.md's JAX-beside-PyTorch table: µs per extra layer of each framework's gradient and HVPs
+    (variants.csv); where a method has no fit, why (summary.csv: it crashed, or was skipped past its budget)."""
+    costs = pd.read_csv(Path(run_dir) / "variants.csv")
+    summary = pd.read_csv(Path(run_dir) / "summary.csv")
+
+    def cell(variant: str, method: str) -> str:
+        if (row := variant_row(costs, variant, method)) is not None:
+            return f"{significant(row.per_layer_s * 1e6, 3)} µs"
+        statuses = set(summary[(summary["variant"] == variant) & (summary["method"] == method)]["status"])
+        return "(crashed)" if "failed" in statuses else "(budget)" if "skipped" in statuses else "(not run)"
+
+    lines = ["| method | " + " | ".join(FRAMEWORKS.values()) + " |", "|---|" + "---|" * len(FRAMEWORKS)]
+    for method, name in {"gradient": "gradient", "hvp_fwd_rev": "forward-over-reverse",
+                         "hvp_rev_rev": "reverse-over-reverse", "hvp_rev_fwd": "reverse-over-forward"}.items():
+        lines.append(f"| {name} | " + " | ".join(cell(v, method) for v in FRAMEWORKS) + " |")
+    return lines
