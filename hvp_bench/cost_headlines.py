@@ -146,3 +146,30 @@ def framework_lines(run_dir: str | Path) -> list[str]:
                          "hvp_rev_rev": "reverse-over-reverse", "hvp_rev_fwd": "reverse-over-forward"}.items():
         lines.append(f"| {name} | " + " | ".join(cell(v, method) for v in FRAMEWORKS) + " |")
     return lines
+
+
+def blocks16_lines(run_dir: str | Path, tuned: str = "scan-fused-jvp-remat", task: str = "scan") -> list[str]:
+    """docs/speed.md's table of a block of 16 with right values (variants.csv): per extra layer, ns [95% CI],
+    one HVP in the tuned formulation (tanh and logistic GELU) and the homework's, against a block of 16 in
+    the logistic form; ratios to two significant digits."""
+    run_dir = Path(run_dir)
+    costs = pd.read_csv(run_dir / "variants.csv")
+    config = json.loads((run_dir / "meta.json").read_text())["config"]
+    init = "task's init" if (config["init"], config["init_scale"]) == ("normal", 1.0) else \
+        f"fan-in × {config['init_scale']:g}"
+    one, one_logistic, block = tuned, f"{tuned}-logistic", f"{tuned}-logistic-k16"
+    task_block = f"{task}-logistic-k16"
+    lines = [f"| width {config['width']} ({init}) | one, tuned tanh | one, tuned logistic | block of 16, tuned logistic | "
+             f"block / one logistic | block / one tanh | one, `{task}` | block, `{task}-logistic` | block / one |",
+             "|---|" + "---|" * 8]
+    for method, name in BLOCK_METHODS.items():
+        if method == "hvp_rev_fwd":
+            continue
+        rows = {v: variant_row(costs, v, method) for v in (one, one_logistic, block, task, task_block)}
+        if any(r is None for r in rows.values()):
+            continue
+        ns = {v: f"{r.per_layer_s * 1e9:.0f} [{r.lo * 1e9:.0f}, {r.hi * 1e9:.0f}]" for v, r in rows.items()}
+        ratio = lambda a, b: f"{significant(rows[a].per_layer_s / rows[b].per_layer_s, 2)}×"  # noqa: E731
+        lines.append(f"| {name} | {ns[one]} | {ns[one_logistic]} | {ns[block]} | {ratio(block, one_logistic)} | "
+                     f"{ratio(block, one)} | {ns[task]} | {ns[task_block]} | {ratio(task_block, task)} |")
+    return lines
