@@ -173,3 +173,25 @@ def blocks16_lines(run_dir: str | Path, tuned: str = "scan-fused-jvp-remat", tas
         lines.append(f"| {name} | {ns[one]} | {ns[one_logistic]} | {ns[block]} | {ratio(block, one_logistic)} | "
                      f"{ratio(block, one)} | {ns[task]} | {ns[task_block]} | {ratio(task_block, task)} |")
     return lines
+
+
+def gpu_lever_lines(run_dir: str | Path, task: str = "scan", tuned: str = "scan-fused-jvp-remat") -> list[str]:
+    """docs/speed.md's GPU lever table (variants.csv): µs per extra layer of the gradient and three HVPs per
+    formulation, slowest gradient first; each column's fastest in bold with its 95% CI; the range of the
+    HVPs' compile times."""
+    costs = pd.read_csv(Path(run_dir) / "variants.csv")
+    variants = json.loads((Path(run_dir) / "meta.json").read_text())["config"]["variants"]
+    methods = ["gradient", "hvp_fwd_rev", "hvp_rev_rev", "hvp_by_hand"]
+    fastest = {m: costs[costs["method"] == m]["per_layer_s"].min() for m in methods}
+    lines = ["| variant | gradient | fwd-over-rev | rev-over-rev | by hand | compile (HVP, 1000 layers) |",
+             "|---|---|---|---|---|---|"]
+    names = {task: f"`{task}` (the homework's formulation)", tuned: f"`{tuned}` (CPU-tuned)"}
+    for variant in sorted(variants, key=lambda v: -variant_row(costs, v, "gradient").per_layer_s):
+        rows = {m: variant_row(costs, variant, m) for m in methods}
+        cells = [f"**{significant(r.per_layer_s * 1e6, 3)} µs [{significant(r.lo * 1e6, 3)}, "
+                 f"{significant(r.hi * 1e6, 3)}]**" if r.per_layer_s == fastest[m]
+                 else f"{significant(r.per_layer_s * 1e6, 3)} µs" for m, r in rows.items()]
+        compile_s = [rows[m].compile_s for m in methods[1:]]
+        lines.append(f"| {names.get(variant, f'`{variant}`')} | " + " | ".join(cells)
+                     + f" | {min(compile_s):.1f}-{max(compile_s):.1f} s |")
+    return lines

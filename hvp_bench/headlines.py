@@ -27,8 +27,8 @@ from hvp_bench.config import TASK_METHODS
 from hvp_bench.words import duration, label, significant
 # Rendered as hvp_bench.<name> in the pages: the cost tables live in their own module.
 from hvp_bench.cost_headlines import (PER_LAYER_METHODS, block_lines, blocks16_lines, lever_lines,  # noqa: F401
-                                     framework_lines, method_rows, own_gradient_lines, program_lines,
-                                     width_lines)
+                                     framework_lines, gpu_lever_lines, method_rows, own_gradient_lines,
+                                     program_lines, width_lines)
 from hvp_bench.per_layer_headlines import (between_runs_lines, depth_choice_lines, depth_range_lines,  # noqa: F401
                                           per_layer_lines, pooled_lines, rerun_lines)
 
