@@ -1,4 +1,4 @@
-"""README's headline numbers of a task run, written by code from its summary.json.
+"""lr_meta's numbers in README and docs/lr_meta.md, written by code from a task run's files.
 
     python -m lr_meta.headlines results/lr_meta
 """
@@ -21,6 +21,35 @@ def headline_lines(run_dir: str | Path) -> list[str]:
         f"- On {t['draws']} fresh draws of x₀, L(α*)/L(α₀) = {t['ratio_min']:.3g} every time "
         f"(closed form {t['ratio_closed_form']:.3g}): the gain does not depend on x₀.",
     ]
+
+
+def _digits(value: float) -> str:
+    """Three significant digits, never an exponent for values from 1e-3 to 1e4 (9.38, 0.00472, 3787, 1)."""
+    if abs(value - round(value)) < 1e-9 and abs(value) >= 1:
+        return f"{value:.0f}"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:#.3g}"
+
+
+def quadratic_lines(run_dir: str | Path) -> list[str]:
+    """docs/lr_meta.md's table of 10-step schedules on the quadratic (quadratic_table.csv), worst loss first;
+    the best f(x_10) and the best worst case in bold."""
+    run_dir = Path(run_dir)
+    import pandas as pd
+
+    table = pd.read_csv(run_dir / "quadratic_table.csv").sort_values("loss", ascending=False)
+    config = json.loads((run_dir / "meta.json").read_text())["config"]
+    names = {"initial (task's start)": f"initial α0 ~ U[0, {config['alpha_init_high']:g}]",
+             "constant 2/(mu+L)": "constant 2/(μ+L)", "Chebyshev": "Chebyshev (1/nodes of [μ, L])",
+             "constant 1/L": "constant 1/L", "CG (1/Ritz values)": "CG / 1/Ritz values (optimal for this x0)"}
+    lines = ["| schedule | f(x_10) | / optimum | worst case max_λ P(λ)² |", "|---|---|---|---|"]
+    for row in table.itertuples():
+        steps = f"{config['quad_meta_steps']:,}".replace(",", " ")
+        name = names.get(row.schedule) or f"learned (meta-GD, β = {config['quad_beta']:g}, {steps} steps)"
+        loss, worst = _digits(row.loss), _digits(row.worst_case_factor)
+        loss = f"**{loss}**" if row.loss == table["loss"].min() else loss
+        worst = f"**{worst}**" if row.worst_case_factor == table["worst_case_factor"].min() else worst
+        lines.append(f"| {name} | {loss} | {_digits(row.ratio_to_optimal)} | {worst} |")
+    return lines
 
 
 if __name__ == "__main__":
