@@ -52,5 +52,33 @@ def quadratic_lines(run_dir: str | Path) -> list[str]:
     return lines
 
 
+def _two(value: float) -> str:
+    """Two significant digits: 0.68, 8.7; an exponent outside [0.1, 1e4): 1.9e-2, 4.9e4."""
+    if 0.1 <= abs(value) < 1e4:
+        return f"{value:#.2g}".rstrip(".")
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def norm_lines(run_dir: str | Path) -> list[str]:
+    """docs/lr_meta.md's table of ‖∂L/∂θ‖ by horizon T and step multiple m (norms.csv), with the mean loss
+    reached at the longest horizon (four significant digits where it is the optimum's, f*)."""
+    import pandas as pd
+
+    run_dir = Path(run_dir)
+    norms = pd.read_csv(run_dir / "norms.csv")
+    optimum = json.loads((run_dir / "summary.json").read_text())["train_optimum_mean"]
+    grid = norms.pivot_table(index="horizon", columns="multiple", values="grad_norm")
+    multiples = list(grid.columns)
+    lines = ["| T | " + " | ".join([f"m = {multiples[0]:g}", *(f"{m:g}" for m in multiples[1:])]) + " |",
+             "|---|" + "---|" * len(multiples)]
+    lines += [f"| {t} | " + " | ".join(_two(v) for v in row) + " |" for t, row in grid.iterrows()]
+    last = norms[norms["horizon"] == norms["horizon"].max()].set_index("multiple")["train_loss"]
+    cells = [f"{v:.4f} (= f*)" if i == 0 and abs(v / optimum - 1) < 1e-3 else
+             f"{v:.4f}" if abs(v / optimum - 1) < 1e-3 else f"{v:#.3g}" for i, v in enumerate(last[multiples])]
+    lines.append(f"| f(w_{int(norms['horizon'].max())}), all draws' mean | " + " | ".join(cells) + " |")
+    return lines
+
+
 if __name__ == "__main__":
     print("\n".join(headline_lines(sys.argv[1])))
