@@ -52,12 +52,37 @@ def quadratic_lines(run_dir: str | Path) -> list[str]:
     return lines
 
 
-def _two(value: float) -> str:
-    """Two significant digits: 0.68, 8.7; an exponent outside [0.1, 1e4): 1.9e-2, 4.9e4."""
+def _two(value: float, digits: int = 2) -> str:
+    """`digits` significant digits: 0.68, 8.7; an exponent outside [0.1, 1e4): 1.9e-2, 4.9e4."""
     if 0.1 <= abs(value) < 1e4:
-        return f"{value:#.2g}".rstrip(".")
-    mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{value:#.{digits}g}".rstrip(".")
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
     return f"{mantissa}e{int(exponent)}"
+
+
+def beta_lines(run_dir: str | Path) -> list[str]:
+    """docs/lr_meta.md's table of the β sweep (beta_sweep.csv, float64): L after the first meta-step, the
+    final L and the distance to {α_k = 1}, three significant digits; the βs that diverged in one column."""
+    import pandas as pd
+
+    sweep = pd.read_csv(Path(run_dir) / "beta_sweep.csv").query("dtype == 'float64'").sort_values("beta")
+    ok, diverged = sweep[sweep["status"] == "ok"], sweep[sweep["status"] != "ok"]
+    def beta(b: float) -> str:  # 5e-4, 1.5e-2: as short as the config writes it
+        mantissa, exponent = f"{b:.1e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+    head = [beta(b) for b in ok["beta"]]
+    rows = {"L after meta-step 1": [_two(v, 3) for v in ok["loss_after_step_1"]],
+            "final L": [_two(v, 3) for v in ok["loss"]],
+            "distance to {α_k = 1}": [_two(v, 3) for v in ok["distance_to_minimiser_set"]]}
+    if len(diverged):
+        head.append(f"{beta(diverged['beta'].iloc[0])} … {beta(diverged['beta'].iloc[-1])}")
+        first = diverged["loss_after_step_1"]
+        rows["L after meta-step 1"].append(f"{_two(first.iloc[0], 3)} … {_two(first.iloc[-1], 3)}")
+        rows["final L"].append("diverged")
+        rows["distance to {α_k = 1}"].append("")
+    lines = ["| β | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    return lines + [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows.items()]
 
 
 def norm_lines(run_dir: str | Path) -> list[str]:
