@@ -204,6 +204,13 @@ def _run(study: Study, record: RunRecord, out: Path, units: list[Unit], progress
             raise WriteError(message) from None
 
 
+def read_log(out_dir: str | Path, name: str):
+    """A log's rows as a study's summaries read them: without the driver's `unit` column."""
+    import pandas as pd
+
+    return pd.read_csv(Path(out_dir) / name).drop(columns="unit", errors="ignore")
+
+
 def _add_new_columns(path: Path, columns: list[str]) -> None:
     """A log written before columns were added to it gains them, empty (not measured then); rewritten atomically.
     A log with a column this version does not write is left alone (CsvLog refuses it in one line)."""

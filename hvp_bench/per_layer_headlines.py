@@ -144,8 +144,10 @@ def pooled_lines(parent: str | Path) -> list[str]:
         return "1 (its own reference)" if method == "gradient" else interval_text(variant_row(costs, variant, method))
 
     tuned_rows = list(costs[costs["variant"] == tuned].itertuples())
+    dirty = sum(any(session.get("git_dirty") is not False for session in m["sessions"]) for m in metas)
+    clean = "each from a clean commit" if not dirty else f"{dirty} of them from an uncommitted tree"
     lines = [f"Per extra layer, over the same formulation's gradient (`{parent.as_posix()}`: {len(metas)} runs of "
-             f"the same study, started {starts} UTC, each from a clean commit; {env.get('cpu_count')}-core "
+             f"the same study, started {starts} UTC, {clean}; {env.get('cpu_count')}-core "
              f"{env.get('cpu')}, jax {env.get('jax')}, width {config['width']}, {config['dtype']}, depths "
              f"{', '.join(map(str, config['depths']))}, each run {config['repeats']} repeats of {config['num_runs']} "
              "rounds, every method timed in each round):", "",
@@ -189,16 +191,17 @@ def _half_width(costs: pd.DataFrame, variant: str) -> float:
 
 def depth_choice_lines(parent: str | Path, first: str = "bench_per_layer_cpu") -> list[str]:
     """Why the pooled study times 1000-6000 layers: the tuned gradient's median call at the shallowest and
-    deepest depth of the first study (`results/<first>`) and of the pooled one's first run, and the tuned
-    column's typical interval half-width in each."""
+    deepest depth, and the tuned column's typical interval half-width, of the first study (`results/<first>`)
+    and of the pooled study's first run: one run each, like for like."""
     parent = Path(parent)
     old, new = parent.parent / first, run_dirs(parent)[0]
     tuned = json.loads((old / "meta.json").read_text())["config"]["variants"][1]
     lines = [f"The tuned gradient's median call at the shallowest and the deepest depth, and the median over the tuned "
-             f"column of the larger half of each interval relative to its median (`{tuned}`):", "",
+             f"column of the larger half of each interval relative to its median (`{tuned}`), one run of each study:", "",
              "| study | depths | the tuned gradient's median call, shallowest → deepest | tuned column's median "
              "half-width |", "|---|---|---|---|"]
-    for run, costs in ((old, own_gradient_costs(old)), (new, pd.read_csv(parent / POOLED))):
+    for run in (old, new):
+        costs = own_gradient_costs(run)
         summary = pd.read_csv(run / "summary.csv")
         grad = summary[(summary["variant"] == tuned) & (summary["method"] == "gradient")].sort_values("depth")
         lo, hi = grad.iloc[0], grad.iloc[-1]

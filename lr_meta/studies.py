@@ -19,12 +19,7 @@ import numpy as np
 import pandas as pd
 
 from expkit.results import write_json_atomic
-from expkit.study import Outcome, Unit
-
-
-def _logged(out: Path, name: str) -> pd.DataFrame:
-    """A log's rows without the driver's `unit` column, as the summaries read them."""
-    return pd.read_csv(out / name).drop(columns="unit", errors="ignore")
+from expkit.study import Outcome, Unit, read_log
 
 
 class HorizonStudy:
@@ -58,7 +53,7 @@ class HorizonStudy:
     def derive(self, out_dir: Path) -> Outcome:
         from lr_meta import horizon, plots_studies
 
-        summary = horizon.summarise(self.config, _logged(out_dir, "points.csv"))
+        summary = horizon.summarise(self.config, read_log(out_dir, "points.csv"))
         goals = summary["goals"]
         summary["status"] = "ok" if goals["agree"] else "failed"
         write_json_atomic(out_dir / "summary.json", summary)
@@ -130,7 +125,7 @@ class TrainingStudy:
         from lr_meta import plots_studies
 
         train, test = self.draws()
-        summary = training_summary(self.config, train, test, _logged(out_dir, "results.csv"))
+        summary = training_summary(self.config, train, test, read_log(out_dir, "results.csv"))
         write_json_atomic(out_dir / "summary.json", summary)
         plots_studies.plot_training(out_dir)
         if summary["status"] != "ok":

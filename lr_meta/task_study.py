@@ -29,7 +29,7 @@ import pandas as pd
 
 from expkit.fits import loglog_slope
 from expkit.results import write_csv_atomic, write_json_atomic
-from expkit.study import Outcome, Unit
+from expkit.study import Outcome, Unit, read_log
 from lr_meta import beta_sweep, certify, closed_form, meta_gd, quadratic
 from lr_meta.config import LRMetaConfig
 from lr_meta.problem import draw_alpha0, draw_x0, unrolled_loss, unrolled_loss_scan
@@ -177,9 +177,6 @@ class TaskStudy:
         return all((out_dir / name).is_file() for name in files)
 
     # --- measuring ---
-    def _frame(self, out_dir: Path) -> pd.DataFrame:
-        return pd.read_csv(out_dir / TRAJECTORY).drop(columns="unit", errors="ignore")
-
     def _alpha(self, frame: pd.DataFrame, row: int) -> np.ndarray:
         return frame[columns(self.config.horizon)[3:]].iloc[row].to_numpy(np.float64)
 
@@ -195,7 +192,7 @@ class TaskStudy:
             loss0, norm0 = meta_gd.make_evaluate(loss_function(c), c.hypergrad)(alpha0, x0)
             return {TRAJECTORY: _rows(meta_gd.Block(np.array([0]), np.asarray(alpha0)[None], np.asarray(loss0)[None],
                                                     np.asarray(norm0)[None]))}
-        frame = self._frame(out_dir)
+        frame = read_log(out_dir, TRAJECTORY)
         last = int(frame["step"].iloc[-1])
         if unit.key.startswith("to "):
             end = int(unit.key[3:])
@@ -227,7 +224,7 @@ class TaskStudy:
     def derive(self, out_dir: Path) -> Outcome:
         from lr_meta import plots
 
-        frame = self._frame(out_dir)
+        frame = read_log(out_dir, TRAJECTORY)
         summary = task_summary(self.config, frame, self.x0_np)
         outcome = Outcome("ok", f"L: {summary['loss_before']:.6g} -> {summary['loss_after']:.6g} "
                                 f"(x{summary['improvement_factor']:.3g} lower) after {summary['steps_done']} "
